@@ -1,0 +1,260 @@
+import { CreateStreamCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import {
+  BulkSink,
+  CheckpointStore,
+  createDynamoDbClient,
+  createKinesisClient,
+  createOpenSearchClient,
+  createS3Client,
+  DeadLetterSink,
+  Worker,
+} from '../consumers/index.ts';
+import { indexTemplates } from '../infra/opensearch/index.ts';
+import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
+import { DEFAULT_INDEX_PREFIX } from '../processors/index.ts';
+import { archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
+
+export const DemoOptionsSchema = z.object({
+  duration: z.number().positive().max(86_400),
+  rate: z.number().positive().max(100_000),
+  accounts: z.number().int().min(1).max(1000),
+  shards: z.number().int().min(1).max(64),
+  indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
+  drainTimeout: z.number().positive(),
+  keep: z.boolean(),
+  json: z.boolean(),
+});
+export type DemoOptions = z.infer<typeof DemoOptionsSchema>;
+
+export const DEMO_DEFAULTS: DemoOptions = {
+  duration: 30,
+  rate: 200,
+  accounts: 3,
+  shards: 4,
+  indexPrefix: DEFAULT_INDEX_PREFIX,
+  drainTimeout: 120,
+  keep: false,
+  json: false,
+};
+
+/** The summary `--json` prints; keys are a public contract. */
+export interface DemoSummary {
+  produced: number;
+  controlDropped: number;
+  archived: number;
+  indexed: number;
+  deadLettered: number;
+  duplicates: number;
+  unaccounted: number;
+  eventsPerSecond: number;
+  lagP50Ms: number;
+  lagP99Ms: number;
+}
+
+export interface DemoIO {
+  /** Results (table, JSON). */
+  out: (line: string) => void;
+  /** Progress and status. */
+  err: (line: string) => void;
+  /** Progress redraws one line on a terminal, prints a line every 5 s elsewhere. */
+  interactive: boolean;
+  signal?: AbortSignal;
+}
+
+export class DemoFailedError extends Error {
+  override readonly name = 'DemoFailedError';
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/**
+ * The product's main job on the local stack: member accounts' log groups deliver through
+ * a subscription to Kinesis; Firehose archives to S3; the consumer indexes into
+ * OpenSearch. Ends by reading back S3, dead letters and OpenSearch to account for every event.
+ */
+export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summary: DemoSummary; ok: boolean }> {
+  const workDir = mkdtempSync(join(tmpdir(), 'centralog-demo-'));
+  const runId = Date.now().toString(36);
+  let stack: LocalStack | undefined;
+  let worker: Worker | undefined;
+  let harness: FirehoseHarness | undefined;
+  try {
+    io.err(`centralog demo: ${options.accounts} account(s), ${options.rate} events/s for ${options.duration} s, ${options.shards} shard(s)`);
+    stack = await startLocalStack({ workDir, onStatus: io.err });
+    io.signal?.throwIfAborted();
+    const endpoints = stack.endpoints;
+    const kinesis = createKinesisClient(endpoints);
+    const s3 = createS3Client(endpoints);
+    const ddb = createDynamoDbClient(endpoints);
+    const opensearch = createOpenSearchClient(stack.opensearchUrl);
+
+    const streamName = `centralog-demo-${runId}`;
+    const archiveBucket = `centralog-archive-${runId}`;
+    const deadLetterBucket = `centralog-dead-letters-${runId}`;
+    await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: options.shards }));
+    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1 }, { StreamName: streamName });
+    await s3.send(new CreateBucketCommand({ Bucket: archiveBucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: deadLetterBucket }));
+    for (const t of indexTemplates(options.indexPrefix)) {
+      await opensearch.indices.putIndexTemplate({ name: t.name, body: t.body });
+    }
+
+    const log = (level: string, message: string, fields?: Record<string, unknown>) =>
+      io.err(JSON.stringify({ level, message, ...fields }));
+    worker = new Worker({
+      workerId: `demo-worker-${process.pid}`,
+      kinesis,
+      streamName,
+      checkpoints: new CheckpointStore(ddb, `centralog-leases-${runId}`),
+      bulk: new BulkSink(opensearch),
+      deadLetters: new DeadLetterSink(s3, deadLetterBucket),
+      indexPrefix: options.indexPrefix,
+      log,
+    });
+    harness = new FirehoseHarness({
+      kinesis,
+      s3,
+      streamName,
+      bucket: archiveBucket,
+      deliveryStreamName: `centralog-archive-${runId}`,
+      region: endpoints.region,
+      log,
+    });
+    await worker.start();
+    await harness.start();
+
+    const simulator = new CloudWatchLogsSimulator({ kinesis, streamName, accounts: options.accounts, region: endpoints.region });
+    const started = Date.now();
+    const w = worker;
+    const h = harness;
+    let lastPrinted = 0;
+    const progress = (final = false) => {
+      const secs = Math.round((Date.now() - started) / 1000);
+      const parts = SIMULATED_SOURCES.map(
+        (s) =>
+          `${s} ${fmt(simulator.producedBySource[s])}/${fmt(h.counters.linesBySource[`aws.${s}`] ?? 0)}/${fmt(w.counters.indexedBySource[s])}`,
+      );
+      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  dead-lettered ${fmt(w.counters.deadLettered)}  (produced/archived/indexed)`;
+      if (io.interactive) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
+      else if (final || Date.now() - lastPrinted >= 5000) {
+        lastPrinted = Date.now();
+        io.err(line);
+      }
+    };
+    const failure = () => worker?.error ?? harness?.error;
+    const ticker = setInterval(() => progress(), 1000);
+    try {
+      await simulator.subscribe();
+      const run = simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal });
+      // Stop producing as soon as a component fails rather than running on.
+      while (!(await Promise.race([run.then(() => true), sleep(250).then(() => false)]))) {
+        const err = failure();
+        if (err) throw new DemoFailedError(`the pipeline stopped: ${err.message}`);
+      }
+      await run;
+      const deadline = Date.now() + options.drainTimeout * 1000;
+      while (
+        Date.now() < deadline &&
+        (w.counters.eventsIn < simulator.produced || h.counters.linesArchived < simulator.produced)
+      ) {
+        io.signal?.throwIfAborted();
+        const err = failure();
+        if (err) throw new DemoFailedError(`the pipeline stopped: ${err.message}`);
+        await sleep(100);
+      }
+    } finally {
+      clearInterval(ticker);
+      progress(true);
+    }
+    const drainedAt = Date.now();
+    await worker.stop();
+    await harness.stop();
+    io.signal?.throwIfAborted();
+
+    io.err('verifying: reading back S3, dead letters and OpenSearch...');
+    const produced = [...simulator.producedKeys];
+    const idOf = (key: string) => key.slice(key.lastIndexOf('|') + 1);
+    const archive = await archivedEventKeys(s3, archiveBucket);
+    const letters = await readDeadLetters(s3, deadLetterBucket);
+    const deadKeys = new Set(
+      letters.filter((l) => l.envelope && l.event).map((l) => `${l.envelope!.owner}|${l.envelope!.logGroup}|${l.envelope!.logStream}|${l.event!.id}`),
+    );
+    const indexedCounts = await indexedEventIdCounts(opensearch, `${options.indexPrefix}-aws.*`, produced.map(idOf));
+    let indexed = 0;
+    let duplicates = 0;
+    let archived = 0;
+    let unaccounted = 0;
+    for (const key of produced) {
+      const n = indexedCounts.get(idOf(key)) ?? 0;
+      if (n > 0) indexed++;
+      duplicates += Math.max(0, n - 1);
+      const inArchive = archive.has(key);
+      if (inArchive) archived++;
+      if (!inArchive || (n === 0 && !deadKeys.has(key))) unaccounted++;
+    }
+    const seconds = Math.max(0.001, (drainedAt - started) / 1000);
+    const summary: DemoSummary = {
+      produced: produced.length,
+      controlDropped: w.counters.controlDropped,
+      archived,
+      indexed,
+      deadLettered: letters.length,
+      duplicates,
+      unaccounted,
+      eventsPerSecond: Math.round((indexed / seconds) * 10) / 10,
+      lagP50Ms: Math.round(w.lag.percentile(50) ?? 0),
+      lagP99Ms: Math.round(w.lag.percentile(99) ?? 0),
+    };
+    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0;
+
+    const rows: Array<[string, string]> = [
+      ['produced (log events)', fmt(summary.produced)],
+      ['CONTROL messages dropped', `${fmt(summary.controlDropped)} (consumer), ${fmt(h.counters.dropped)} (Firehose)`],
+      ['archived to S3', fmt(summary.archived)],
+      ['indexed in OpenSearch', fmt(summary.indexed)],
+      ['dead-lettered', fmt(summary.deadLettered)],
+      ['duplicates in OpenSearch', fmt(summary.duplicates)],
+      ['duplicates avoided (409)', fmt(w.counters.duplicates)],
+      ['unaccounted', fmt(summary.unaccounted)],
+      ['events/s (produce to indexed)', String(summary.eventsPerSecond)],
+      ['lag p50 / p99 (event time to indexed)', `${fmt(summary.lagP50Ms)} ms / ${fmt(summary.lagP99Ms)} ms`],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    io.out('');
+    for (const [k, v] of rows) io.out(`  ${k.padEnd(width)}  ${v}`);
+    io.out('');
+    io.out(ok ? 'every produced event is in OpenSearch (or dead-lettered) and in S3' : 'FAILED: some events are unaccounted for or duplicated');
+
+    if (options.keep) {
+      io.out('');
+      io.out('services are up (Ctrl-C to stop):');
+      for (const s of stack.services) io.out(`  ${s.name.padEnd(10)} ${s.endpoint}${s.embedded ? '' : ' (from environment)'}`);
+      io.out(`  kinesis stream ${streamName}; S3 buckets ${archiveBucket}, ${deadLetterBucket}`);
+      io.out('example queries:');
+      io.out(`  curl -s '${stack.opensearchUrl}/_cat/indices/${options.indexPrefix}-*?v'`);
+      io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-aws.cloudtrail-*/_search?q=event.action:ConsoleLogin&pretty'`);
+      io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-aws.guardduty-*/_search?q=event.kind:alert&size=1&pretty'`);
+    }
+    if (options.json) io.out(JSON.stringify(summary));
+    if (options.keep) {
+      await new Promise<void>((resolve) => {
+        if (io.signal?.aborted) resolve();
+        io.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    return { summary, ok };
+  } finally {
+    await worker?.stop().catch(() => undefined);
+    await harness?.stop().catch(() => undefined);
+    await stack?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}

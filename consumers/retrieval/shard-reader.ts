@@ -1,0 +1,122 @@
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ProvisionedThroughputExceededException,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Where a shard's reading starts. */
+export type StartPosition =
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'LATEST' }
+  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string };
+
+export interface ShardBatch {
+  records: _Record[];
+  millisBehindLatest: number;
+  /** The shard is closed and every record in it has been returned. */
+  shardEnded: boolean;
+}
+
+export interface ShardReaderOptions {
+  /** Records per GetRecords call (Kinesis allows up to 10,000). */
+  limit?: number;
+  /** Kinesis allows 5 GetRecords calls per second per shard: at least 200 ms apart. */
+  minCallIntervalMs?: number;
+  /** Wait before polling again after an empty response. */
+  idleBackoffMs?: number;
+  /** First and longest waits after a throttled call. */
+  throttleBackoffMs?: number;
+  maxThrottleBackoffMs?: number;
+}
+
+/** Reads one shard in order, within GetRecords limits, surviving throttling and expired iterators. */
+export class ShardReader {
+  private iterator: string | undefined;
+  private lastSequenceNumber: string | undefined;
+  private lastCallAt = 0;
+  private ended = false;
+  private readonly opts: Required<ShardReaderOptions>;
+
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly streamName: string,
+    readonly shardId: string,
+    private readonly start: StartPosition,
+    options: ShardReaderOptions = {},
+  ) {
+    this.opts = {
+      limit: options.limit ?? 10_000,
+      minCallIntervalMs: options.minCallIntervalMs ?? 200,
+      idleBackoffMs: options.idleBackoffMs ?? 1000,
+      throttleBackoffMs: options.throttleBackoffMs ?? 250,
+      maxThrottleBackoffMs: options.maxThrottleBackoffMs ?? 5000,
+    };
+  }
+
+  private async freshIterator(signal?: AbortSignal): Promise<string | undefined> {
+    const position: StartPosition = this.lastSequenceNumber
+      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber }
+      : this.start;
+    const out = await this.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: this.streamName,
+        ShardId: this.shardId,
+        ShardIteratorType: position.type,
+        StartingSequenceNumber: position.type === 'AFTER_SEQUENCE_NUMBER' ? position.sequenceNumber : undefined,
+      }),
+      { abortSignal: signal },
+    );
+    return out.ShardIterator;
+  }
+
+  /**
+   * Returns the next batch (possibly empty after an idle wait). After `shardEnded` is
+   * true, do not call again.
+   */
+  async next(signal?: AbortSignal): Promise<ShardBatch> {
+    if (this.ended) return { records: [], millisBehindLatest: 0, shardEnded: true };
+    let throttleWait = this.opts.throttleBackoffMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (this.iterator === undefined) {
+        this.iterator = await this.freshIterator(signal);
+        if (this.iterator === undefined) {
+          this.ended = true;
+          return { records: [], millisBehindLatest: 0, shardEnded: true };
+        }
+      }
+      const wait = this.lastCallAt + this.opts.minCallIntervalMs - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal });
+      this.lastCallAt = Date.now();
+      try {
+        const out = await this.kinesis.send(
+          new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.opts.limit }),
+          { abortSignal: signal },
+        );
+        const records = out.Records ?? [];
+        this.iterator = out.NextShardIterator;
+        const last = records[records.length - 1];
+        if (last?.SequenceNumber) this.lastSequenceNumber = last.SequenceNumber;
+        const shardEnded = out.NextShardIterator === undefined || out.NextShardIterator === null;
+        if (shardEnded) this.ended = true;
+        if (records.length === 0 && !shardEnded) await sleep(this.opts.idleBackoffMs, undefined, { signal });
+        return { records, millisBehindLatest: out.MillisBehindLatest ?? 0, shardEnded };
+      } catch (err) {
+        if (err instanceof ExpiredIteratorException) {
+          this.iterator = undefined;
+          continue;
+        }
+        if (err instanceof ProvisionedThroughputExceededException) {
+          await sleep(throttleWait * (0.5 + Math.random()), undefined, { signal });
+          throttleWait = Math.min(throttleWait * 2, this.opts.maxThrottleBackoffMs);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,23 @@
+// The embedded local stack: emulators, the OpenSearch node, the Firehose harness, the CWL simulator.
+export { CloudWatchLogsSimulator, SIMULATED_SOURCES, type SimulatedSource, type SimulatorOptions } from './cwl-simulator.ts';
+export { startDynamoDb, startKinesis, startS3, type RunningEmulator } from './emulators.ts';
+export {
+  archivePrefix,
+  FirehoseHarness,
+  MAX_TRANSFORM_RESPONSE_BYTES,
+  validateResponse,
+  type FirehoseHarnessCounters,
+  type FirehoseHarnessOptions,
+  type TransformFunction,
+} from './firehose-harness.ts';
+export {
+  checkOpenSearchPrerequisites,
+  MissingPrerequisiteError,
+  OpenSearchStartError,
+  resolveClasspath,
+  startOpenSearch,
+  type OpenSearchOptions,
+  type RunningOpenSearch,
+} from './opensearch.ts';
+export { freePort } from './ports.ts';
+export { ConfigError, parseStackEnv, startLocalStack, StackEnvSchema, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';

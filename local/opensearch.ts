@@ -1,0 +1,176 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const POM = join(HERE, 'opensearch', 'pom.xml');
+const LAUNCHER = join(HERE, 'opensearch', 'LocalOpenSearch.java');
+
+/** A prerequisite (java, mvn) is missing or too old; the message says how to install it. */
+export class MissingPrerequisiteError extends Error {
+  override readonly name = 'MissingPrerequisiteError';
+}
+
+/** The OpenSearch node did not come up; the message names its log file. */
+export class OpenSearchStartError extends Error {
+  override readonly name = 'OpenSearchStartError';
+}
+
+export interface OpenSearchOptions {
+  /** Data, config and log folders of the node. */
+  baseDir: string;
+  /** Where the JVM's output goes. */
+  logFile?: string;
+  heap?: string;
+  startTimeoutMs?: number;
+  /** Where the resolved Maven classpath is cached. */
+  cacheDir?: string;
+  /** PATH used to look for java and mvn (tests use it to simulate a machine without them). */
+  path?: string;
+}
+
+export interface RunningOpenSearch {
+  url: string;
+  pid: number;
+  logFile: string;
+  /** Time spent resolving jars with Maven (0 when cached). */
+  classpathMs: number;
+  /** Time from JVM spawn to a yellow cluster. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+function findTool(tool: 'java' | 'mvn', path: string | undefined): void {
+  const env = path === undefined ? process.env : { ...process.env, PATH: path };
+  const args = tool === 'java' ? ['-version'] : ['-v'];
+  const result = spawnSync(tool, args, { env, encoding: 'utf8' });
+  const install =
+    tool === 'java'
+      ? 'Install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless) or set CENTRALOG_OPENSEARCH_URL to a running OpenSearch.'
+      : 'Install Apache Maven 3.8+ (Debian/Ubuntu: apt-get install maven) or set CENTRALOG_OPENSEARCH_URL to a running OpenSearch.';
+  if (result.error || result.status !== 0) {
+    throw new MissingPrerequisiteError(`${tool} was not found on PATH; the local OpenSearch node needs it. ${install}`);
+  }
+  if (tool === 'java') {
+    const version = /version "(\d+)/.exec(`${result.stderr}${result.stdout}`)?.[1];
+    if (version !== undefined && Number(version) < 17) {
+      throw new MissingPrerequisiteError(`java ${version} found; the local OpenSearch 2.19 node needs Java 17 or newer. ${install}`);
+    }
+  }
+}
+
+/** Checks for java and mvn before anything is started. */
+export function checkOpenSearchPrerequisites(path?: string): void {
+  findTool('java', path);
+  findTool('mvn', path);
+}
+
+/** Resolves (and caches) the node's classpath with Maven; jars land in ~/.m2 on first use. */
+export function resolveClasspath(cacheDir: string, path?: string): { classpath: string; ms: number } {
+  const pomHash = createHash('sha256').update(readFileSync(POM)).digest('hex').slice(0, 16);
+  const cacheFile = join(cacheDir, `opensearch-classpath-${pomHash}.txt`);
+  if (existsSync(cacheFile)) {
+    const classpath = readFileSync(cacheFile, 'utf8').trim();
+    if (classpath.split(':').every((jar) => existsSync(jar))) return { classpath, ms: 0 };
+  }
+  mkdirSync(cacheDir, { recursive: true });
+  const started = Date.now();
+  const env = path === undefined ? process.env : { ...process.env, PATH: path };
+  const result = spawnSync(
+    'mvn',
+    ['-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${cacheFile}`],
+    { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (result.status !== 0 || !existsSync(cacheFile)) {
+    throw new OpenSearchStartError(
+      `Maven could not resolve the OpenSearch jars (mvn exit ${result.status}):\n${(result.stdout + result.stderr).slice(-2000)}`,
+    );
+  }
+  return { classpath: readFileSync(cacheFile, 'utf8').trim(), ms: Date.now() - started };
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Last resort against orphan JVMs: the node also exits by itself when our stdin pipe closes. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+/** Starts a real OpenSearch 2.19 node in one JVM on 127.0.0.1 and waits until it is yellow. */
+export async function startOpenSearch(options: OpenSearchOptions): Promise<RunningOpenSearch> {
+  checkOpenSearchPrerequisites(options.path);
+  const cacheDir = options.cacheDir ?? resolve(HERE, '..', '.cache');
+  const { classpath, ms: classpathMs } = resolveClasspath(cacheDir, options.path);
+  const baseDir = resolve(options.baseDir);
+  mkdirSync(baseDir, { recursive: true });
+  const logFile = options.logFile ?? join(baseDir, 'opensearch.log');
+  writeFileSync(logFile, '');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFd = openSync(logFile, 'a');
+  const heap = options.heap ?? '1g';
+  const started = Date.now();
+  const env = options.path === undefined ? process.env : { ...process.env, PATH: options.path };
+  const child = spawn(
+    'java',
+    [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', '-cp', classpath, LAUNCHER, baseDir, String(port), `centralog-${port}`],
+    { stdio: ['pipe', logFd, logFd], env },
+  );
+  closeSync(logFd);
+  running.add(child);
+  installExitHook();
+  let exited: number | null | undefined;
+  child.on('exit', (code) => {
+    exited = code;
+    running.delete(child);
+  });
+
+  const stop = async (): Promise<void> => {
+    if (exited !== undefined) return;
+    const done = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timedOut = await Promise.race([done.then(() => false), sleep(20_000).then(() => true)]);
+    if (timedOut) {
+      child.kill('SIGKILL');
+      await done;
+    }
+  };
+
+  const deadline = started + (options.startTimeoutMs ?? 180_000);
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      throw new OpenSearchStartError(`OpenSearch exited with code ${exited} during start; see ${logFile}:\n${tail(logFile)}`);
+    }
+    try {
+      const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`);
+      if (res.ok) {
+        const health = (await res.json()) as { status: string };
+        if (health.status === 'yellow' || health.status === 'green') {
+          return { url, pid: child.pid!, logFile, classpathMs, startMs: Date.now() - started, stop };
+        }
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  await stop();
+  throw new OpenSearchStartError(`OpenSearch was not healthy within ${options.startTimeoutMs ?? 180_000} ms; see ${logFile}:\n${tail(logFile)}`);
+}

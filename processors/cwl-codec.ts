@@ -1,0 +1,95 @@
+import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { z } from 'zod';
+
+/** One log event of a CloudWatch Logs subscription payload. */
+export const CwlLogEventSchema = z.object({
+  id: z.string(),
+  // Milliseconds since the epoch, within the range a Date can hold.
+  timestamp: z.number().int().min(0).max(8.64e15),
+  message: z.string(),
+  extractedFields: z.record(z.string(), z.string()).optional(),
+});
+
+/** The JSON envelope CloudWatch Logs gzips into every record it delivers to a subscription. */
+export const CwlEnvelopeSchema = z.object({
+  messageType: z.enum(['DATA_MESSAGE', 'CONTROL_MESSAGE']),
+  owner: z.string(),
+  logGroup: z.string(),
+  logStream: z.string(),
+  subscriptionFilters: z.array(z.string()),
+  logEvents: z.array(CwlLogEventSchema),
+  policyLevel: z.string().optional(),
+});
+
+export type CwlLogEvent = z.infer<typeof CwlLogEventSchema>;
+export type CwlEnvelope = z.infer<typeof CwlEnvelopeSchema>;
+
+export type DecodeFailureReason = 'compression' | 'json' | 'envelope' | 'empty';
+
+/** A record that cannot be turned into an envelope; carries what the caller needs to dead-letter it. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  constructor(
+    readonly reason: DecodeFailureReason,
+    detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+export type DecodedRecord =
+  | { kind: 'data'; envelope: CwlEnvelope }
+  | { kind: 'control'; envelope: CwlEnvelope }
+  | { kind: 'failed'; error: DecodeError };
+
+const GZIP_MAGIC_0 = 0x1f;
+// A Kinesis record is at most 1 MiB; a payload inflating past this is hostile, not a log batch.
+const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+const GZIP_MAGIC_1 = 0x8b;
+
+function inflate(data: Uint8Array): Buffer {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length === 0) throw new DecodeError('empty', 'record has no data');
+  try {
+    const limits = { maxOutputLength: MAX_INFLATED_BYTES };
+    if (buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1) return gunzipSync(buf, limits);
+    // Some real payloads are zlib-wrapped instead of gzip (first byte 0x78).
+    if (buf[0] === 0x78) return inflateSync(buf, limits);
+  } catch (err) {
+    throw new DecodeError('compression', (err as Error).message);
+  }
+  throw new DecodeError('compression', `not gzip or zlib (first bytes ${buf.subarray(0, 4).toString('hex')})`);
+}
+
+/**
+ * Decodes one Kinesis record written by a CloudWatch Logs subscription.
+ * Never throws: bad input comes back as `{kind: 'failed'}` with a reason.
+ */
+export function decodeCwlRecord(data: Uint8Array): DecodedRecord {
+  try {
+    const json = inflate(data).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch (err) {
+      throw new DecodeError('json', (err as Error).message);
+    }
+    const result = CwlEnvelopeSchema.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      throw new DecodeError('envelope', `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    }
+    const envelope = result.data;
+    if (envelope.messageType === 'CONTROL_MESSAGE') return { kind: 'control', envelope };
+    if (envelope.logEvents.length === 0) throw new DecodeError('empty', 'DATA_MESSAGE without logEvents');
+    return { kind: 'data', envelope };
+  } catch (err) {
+    if (err instanceof DecodeError) return { kind: 'failed', error: err };
+    return { kind: 'failed', error: new DecodeError('json', String(err)) };
+  }
+}
+
+/** Encodes an envelope exactly as CloudWatch Logs delivers it: gzip of compact JSON. */
+export function encodeCwlRecord(envelope: CwlEnvelope): Buffer {
+  return gzipSync(JSON.stringify(envelope));
+}
