@@ -1,0 +1,54 @@
+import { CreateStreamCommand, waitUntilStreamExists, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import {
+  createDynamoDbClient,
+  createKinesisClient,
+  createOpenSearchClient,
+  createS3Client,
+  type AwsEndpoints,
+} from '../consumers/index.ts';
+import { startDynamoDb, startKinesis, startS3, type RunningEmulator } from '../local/index.ts';
+
+/** Real emulators on loopback for one test file, plus the run's shared OpenSearch node. */
+export async function startTestStack() {
+  const emulators: RunningEmulator[] = [await startKinesis(), await startDynamoDb(), await startS3()];
+  const [kinesisE, dynamoE, s3E] = emulators as [RunningEmulator, RunningEmulator, RunningEmulator];
+  const endpoints: AwsEndpoints = { region: 'us-east-1', kinesis: kinesisE.endpoint, dynamodb: dynamoE.endpoint, s3: s3E.endpoint };
+  const opensearchUrl = inject('opensearchUrl');
+  return {
+    endpoints,
+    opensearchUrl,
+    kinesis: createKinesisClient(endpoints),
+    dynamodb: createDynamoDbClient(endpoints),
+    s3: createS3Client(endpoints),
+    opensearch: createOpenSearchClient(opensearchUrl),
+    stop: async () => {
+      await Promise.all(emulators.map((e) => e.stop()));
+    },
+  };
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function createStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
+  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30, minDelay: 1 }, { StreamName: name });
+}
+
+export async function createBucket(s3: S3Client, name: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: name }));
+}
+
+/** Polls until `done()` is true; fails with `what` after the timeout. */
+export async function waitFor(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
