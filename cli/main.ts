@@ -10,13 +10,18 @@ function number(name: string) {
   };
 }
 
+/** Ctrl-C or SIGTERM: the work stopped early, after cleaning up. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+}
+
 /** Stops long work cleanly on Ctrl-C or SIGTERM; a second signal exits at once. */
 function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write(`\n${sig}: stopping; every service started here is being shut down...\n`);
-    controller.abort(new Error(`interrupted by ${sig}`));
+    controller.abort(new InterruptedError(`interrupted by ${sig}; everything started was stopped`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -74,7 +79,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-const KNOWN_ERRORS = [ConfigError, MissingPrerequisiteError, OpenSearchStartError, DemoFailedError];
+const KNOWN_ERRORS = [ConfigError, MissingPrerequisiteError, OpenSearchStartError, DemoFailedError, InterruptedError];
 
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -83,6 +88,6 @@ export async function main(argv: string[]): Promise<void> {
     const e = err as Error;
     const known = KNOWN_ERRORS.some((k) => e instanceof k);
     process.stderr.write(`centralog: ${known ? e.message : (e.stack ?? String(e))}\n`);
-    process.exitCode = e.message.startsWith('interrupted') ? 130 : 1;
+    process.exitCode = e instanceof InterruptedError ? 130 : 1;
   }
 }

@@ -216,7 +216,8 @@ export class CloudWatchLogsSimulator {
     let part: CwlLogEvent[] = [];
     let bytes = 0;
     for (const e of events) {
-      const size = e.message.length + 100;
+      // The message as it appears in the envelope's JSON, escapes included.
+      const size = JSON.stringify(e.message).length + 100;
       if (part.length > 0 && bytes + size > MAX_RAW_BATCH_BYTES) {
         yield part;
         part = [];

@@ -146,7 +146,7 @@ export async function startOpenSearch(options: OpenSearchOptions): Promise<Runni
     if (exited !== undefined) return;
     const done = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const timedOut = await Promise.race([done.then(() => false), sleep(20_000).then(() => true)]);
+    const timedOut = await Promise.race([done.then(() => false), sleep(20_000, undefined, { ref: false }).then(() => true)]);
     if (timedOut) {
       child.kill('SIGKILL');
       await done;

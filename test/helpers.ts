@@ -1,4 +1,11 @@
-import { CreateStreamCommand, waitUntilStreamExists, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  waitUntilStreamExists,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
@@ -7,6 +14,7 @@ import {
   createKinesisClient,
   createOpenSearchClient,
   createS3Client,
+  listShards,
   type AwsEndpoints,
 } from '../consumers/index.ts';
 import { startDynamoDb, startKinesis, startS3, type RunningEmulator } from '../local/index.ts';
@@ -51,4 +59,26 @@ export async function waitFor(what: string, done: () => boolean | Promise<boolea
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Every record of one shard, read from TRIM_HORIZON. */
+export async function readShard(kinesis: KinesisClient, streamName: string, shardId: string): Promise<_Record[]> {
+  const records: _Record[] = [];
+  const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
+  let iterator = it.ShardIterator;
+  while (iterator) {
+    const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator }));
+    const got = out.Records ?? [];
+    records.push(...got);
+    if (got.length === 0) break;
+    iterator = out.NextShardIterator;
+  }
+  return records;
+}
+
+/** Every record in the stream, shard by shard. */
+export async function readStream(kinesis: KinesisClient, streamName: string): Promise<_Record[]> {
+  const records: _Record[] = [];
+  for (const shard of await listShards(kinesis, streamName)) records.push(...(await readShard(kinesis, streamName, shard.ShardId!)));
+  return records;
 }

@@ -1,4 +1,4 @@
-import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +14,7 @@ import { readDeadLetters, indexedEventIdCounts } from '../../cli/verify.ts';
 import { indexTemplates } from '../../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, freePort } from '../../local/index.ts';
 import { documentId, encodeCwlRecord, indexName } from '../../processors/index.ts';
-import { createBucket, createStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
+import { createBucket, createStream, readShard, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
@@ -57,11 +57,7 @@ describe('consumer worker on the real local stack', () => {
   async function lastSequencePerShard(streamName: string): Promise<Map<string, string>> {
     const result = new Map<string, string>();
     for (const shard of await listShards(stack.kinesis, streamName)) {
-      const it = await stack.kinesis.send(
-        new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
-      );
-      const out = await stack.kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator!, Limit: 10_000 }));
-      const last = out.Records?.at(-1)?.SequenceNumber;
+      const last = (await readShard(stack.kinesis, streamName, shard.ShardId!)).at(-1)?.SequenceNumber;
       if (last) result.set(shard.ShardId!, last);
     }
     return result;
