@@ -15,7 +15,7 @@ import {
   DeadLetterSink,
   Worker,
 } from '../consumers/index.ts';
-import { indexTemplates } from '../infra/opensearch/index.ts';
+import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
 import { DEFAULT_INDEX_PREFIX } from '../processors/index.ts';
 import { archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
@@ -103,9 +103,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1 }, { StreamName: streamName });
     await s3.send(new CreateBucketCommand({ Bucket: archiveBucket }));
     await s3.send(new CreateBucketCommand({ Bucket: deadLetterBucket }));
-    for (const t of indexTemplates(options.indexPrefix)) {
-      await opensearch.indices.putIndexTemplate({ name: t.name, body: t.body });
-    }
+    await installIndexTemplates(opensearch, options.indexPrefix);
 
     const log = (level: string, message: string, fields?: Record<string, unknown>) =>
       io.err(JSON.stringify({ level, message, ...fields }));

@@ -8,4 +8,13 @@ export { ShardReader, type ShardBatch, type ShardReaderOptions, type StartPositi
 export { prepareBatch, type PreparedBatch } from './scheduler/batch.ts';
 export { Worker, type WorkerOptions } from './scheduler/worker.ts';
 export { DeadLetterSink, type DeadLetter } from './sinks/dead-letter.ts';
+export {
+  PUT_RECORDS_MAX_BYTES,
+  PUT_RECORDS_MAX_ENTRIES,
+  PutRecordsFailedError,
+  putRecordsBatches,
+  putRecordsWithRetry,
+  type PutRecordsOptions,
+} from './sinks/kinesis-put.ts';
+export { kinesisReingest } from './sinks/kinesis-reingest.ts';
 export { BulkSink, BulkUnavailableError, type BulkOutcome, type BulkSinkOptions, type RejectedDocument } from './sinks/opensearch-bulk.ts';

@@ -1,9 +1,10 @@
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import type { KinesisClient, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { putRecordsWithRetry } from '../consumers/index.ts';
 import { encodeCwlRecord, type CwlEnvelope, type CwlLogEvent } from '../processors/index.ts';
 
 const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), 'simulator', 'samples');
@@ -14,9 +15,7 @@ export const SIMULATED_SOURCES: readonly SimulatedSource[] = ['vpcflow', 'cloudt
 /** Share of produced events per source: flow logs dominate real volumes, findings are rare. */
 const SOURCE_WEIGHTS: Record<SimulatedSource, number> = { vpcflow: 0.5, cloudtrail: 0.4, guardduty: 0.1 };
 
-// PutRecords limits: 500 records and 5 MiB per call; a record's data stays well under 1 MiB.
-const PUT_RECORDS_MAX_ENTRIES = 500;
-const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
+// A record's data stays well under Kinesis's 1 MiB.
 const MAX_RAW_BATCH_BYTES = 900 * 1024;
 const SUBSCRIPTION_FILTER = 'centralog-destination';
 
@@ -229,31 +228,8 @@ export class CloudWatchLogsSimulator {
     if (part.length > 0) yield part;
   }
 
-  /** PutRecords within its limits, retrying only the entries that failed. */
   private async put(entries: PutRecordsRequestEntry[]): Promise<void> {
-    let start = 0;
-    while (start < entries.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < entries.length && end - start < PUT_RECORDS_MAX_ENTRIES) {
-        const e = entries[end]!;
-        const size = (e.Data?.byteLength ?? 0) + (e.PartitionKey?.length ?? 0);
-        if (end > start && bytes + size > PUT_RECORDS_MAX_BYTES) break;
-        bytes += size;
-        end++;
-      }
-      let pending = entries.slice(start, end);
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const out = await this.opts.kinesis.send(new PutRecordsCommand({ StreamName: this.opts.streamName, Records: pending }));
-        const failed = pending.filter((_, i) => out.Records?.[i]?.ErrorCode);
-        this.recordsSent += pending.length - failed.length;
-        pending = failed;
-        if (pending.length > 0) {
-          if (attempt >= 10) throw new Error(`PutRecords kept failing for ${pending.length} record(s) on ${this.opts.streamName}`);
-          await sleep(Math.min(100 * 2 ** attempt, 5000) * (0.5 + Math.random()));
-        }
-      }
-      start = end;
-    }
+    await putRecordsWithRetry(this.opts.kinesis, this.opts.streamName, entries);
+    this.recordsSent += entries.length;
   }
 }

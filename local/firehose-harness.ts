@@ -2,9 +2,9 @@ import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listShards, ShardReader } from '../consumers/index.ts';
+import { kinesisReingest, listShards, ShardReader } from '../consumers/index.ts';
 import {
-  firehoseTransformHandler,
+  createFirehoseTransformHandler,
   type ArchivePartitionKeys,
   type FirehoseTransformationEvent,
   type FirehoseTransformationRecord,
@@ -27,6 +27,7 @@ export interface FirehoseHarnessOptions {
   bufferBytes?: number;
   /** Local runs flush faster than Firehose's 60 s minimum so the demo stays short. */
   bufferIntervalMs?: number;
+  /** Defaults to the real transform Lambda handler, re-ingesting overflow into the stream. */
   transform?: TransformFunction;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
@@ -91,7 +92,7 @@ export class FirehoseHarness {
   private readonly transform: TransformFunction;
 
   constructor(private readonly opts: FirehoseHarnessOptions) {
-    this.transform = opts.transform ?? firehoseTransformHandler;
+    this.transform = opts.transform ?? createFirehoseTransformHandler({ reingest: kinesisReingest(opts.kinesis) });
   }
 
   get error(): Error | undefined {

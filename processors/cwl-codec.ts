@@ -24,7 +24,7 @@ export const CwlEnvelopeSchema = z.object({
 export type CwlLogEvent = z.infer<typeof CwlLogEventSchema>;
 export type CwlEnvelope = z.infer<typeof CwlEnvelopeSchema>;
 
-export type DecodeFailureReason = 'compression' | 'json' | 'envelope' | 'empty';
+export type DecodeFailureReason = 'compression' | 'json' | 'envelope' | 'empty' | 'kpl';
 
 /** A record that cannot be turned into an envelope; carries what the caller needs to dead-letter it. */
 export class DecodeError extends Error {

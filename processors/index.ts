@@ -10,7 +10,8 @@ export {
   type DecodedRecord,
   type DecodeFailureReason,
 } from './cwl-codec.ts';
-export { SOURCE_TYPES, detectSource, type DetectedEvent, type SourceType } from './source.ts';
+export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
+export { SOURCE_TYPES, detectSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
 export {
   DEFAULT_INDEX_PREFIX,
   documentId,
@@ -20,15 +21,30 @@ export {
   type IndexableDocument,
 } from './document.ts';
 export {
-  archiveLine,
+  createFirehoseTransformHandler,
   handler as firehoseTransformHandler,
-  transformFirehoseEvent,
-  type ArchiveLine,
-  type ArchivePartitionKeys,
-  type FirehoseResult,
-  type FirehoseTransformationEvent,
-  type FirehoseTransformationRecord,
-  type FirehoseTransformationResult,
-  type FirehoseTransformationResultRecord,
-  type KinesisRecordMetadata,
-} from './firehose-transform.ts';
+  type Reingest,
+  type TransformHandlerDeps,
+  type TransformLogger,
+  type TransformMetrics,
+} from './firehose/handler.ts';
+export {
+  archiveLine,
+  FIREHOSE_MAX_RESPONSE_BYTES,
+  planFirehoseTransform,
+  streamNameFromArn,
+  type TransformOptions,
+  type TransformPlan,
+  type TransformStats,
+} from './firehose/transform.ts';
+export type {
+  ArchiveLine,
+  ArchivePartitionKeys,
+  FirehoseResult,
+  FirehoseTransformationEvent,
+  FirehoseTransformationRecord,
+  FirehoseTransformationResult,
+  FirehoseTransformationResultRecord,
+  KinesisRecordMetadata,
+  ReingestRecord,
+} from './firehose/types.ts';

@@ -3,6 +3,9 @@ export type SourceType = 'cloudtrail' | 'vpcflow' | 'guardduty' | 'cloudwatch_lo
 
 export const SOURCE_TYPES: readonly SourceType[] = ['cloudtrail', 'vpcflow', 'guardduty', 'cloudwatch_logs'];
 
+/** Custom VPC flow log formats (field names, in order) by log group name. */
+export type VpcFlowFormats = Record<string, string[]>;
+
 /** A log event's message with its source and, for JSON sources, the parsed object. */
 export type DetectedEvent =
   | { source: 'cloudtrail'; record: Record<string, unknown> }
@@ -37,7 +40,7 @@ function isDefaultVpcFlowLine(fields: string[]): boolean {
 }
 
 /** Detects an event's source from its payload, never from a log group name. */
-export function detectSource(message: string): DetectedEvent {
+export function detectSource(message: string, _vpcFlowFormat?: string[]): DetectedEvent {
   const trimmed = message.trimStart();
   if (trimmed.startsWith('{')) {
     let json: unknown;

@@ -11,7 +11,7 @@ import {
   type WorkerOptions,
 } from '../../consumers/index.ts';
 import { readDeadLetters, indexedEventIdCounts } from '../../cli/verify.ts';
-import { indexTemplates } from '../../infra/opensearch/index.ts';
+import { baseComponentTemplate, indexTemplates, installIndexTemplates } from '../../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, freePort } from '../../local/index.ts';
 import { documentId, encodeCwlRecord, indexName } from '../../processors/index.ts';
 import { createBucket, createStream, readShard, startTestStack, uniqueName, waitFor } from '../helpers.ts';
@@ -25,11 +25,12 @@ describe('consumer worker on the real local stack', () => {
 
   beforeAll(async () => {
     stack = await startTestStack();
-    for (const t of indexTemplates(prefix)) await stack.opensearch.indices.putIndexTemplate({ name: t.name, body: t.body });
+    await installIndexTemplates(stack.opensearch, prefix);
   });
   afterAll(async () => {
     await stack.opensearch.indices.delete({ index: pattern, ignore_unavailable: true, allow_no_indices: true });
-    await stack.opensearch.indices.deleteIndexTemplate({ name: `${prefix}-aws-base` });
+    for (const t of indexTemplates(prefix)) await stack.opensearch.indices.deleteIndexTemplate({ name: t.name });
+    await stack.opensearch.cluster.deleteComponentTemplate({ name: baseComponentTemplate(prefix).name });
     await stack.stop();
   });
 

@@ -5,7 +5,7 @@ import {
   archiveLine,
   encodeCwlRecord,
   firehoseTransformHandler,
-  transformFirehoseEvent,
+  planFirehoseTransform,
   type ArchiveLine,
   type CwlEnvelope,
   type FirehoseTransformationEvent,
@@ -98,8 +98,8 @@ function ndjson(data: string): ArchiveLine[] {
     .map((l) => JSON.parse(l) as ArchiveLine);
 }
 
-describe('transformFirehoseEvent', () => {
-  const result = transformFirehoseEvent(event);
+describe('planFirehoseTransform', () => {
+  const result = planFirehoseTransform(event).response;
 
   it('answers every recordId exactly once and in input order', () => {
     expect(result.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
@@ -165,7 +165,7 @@ describe('transformFirehoseEvent', () => {
   });
 
   it('answers an event with no records with no records', () => {
-    expect(transformFirehoseEvent({ ...event, records: [] })).toEqual({ records: [] });
+    expect(planFirehoseTransform({ ...event, records: [] }).response).toEqual({ records: [] });
   });
 
   it('keeps order and one answer per recordId across a larger mixed batch', () => {
@@ -174,15 +174,15 @@ describe('transformFirehoseEvent', () => {
       ...event,
       records: kinds.map((k, i) => ({ ...event.records[k]!, recordId: `r-${String(i).padStart(3, '0')}` })),
     };
-    const out = transformFirehoseEvent(big);
+    const out = planFirehoseTransform(big).response;
     expect(out.records.map((r) => r.recordId)).toEqual(big.records.map((r) => r.recordId));
     expect(out.records.map((r) => r.result)).toEqual(kinds.map((k) => ['Ok', 'Dropped', 'ProcessingFailed'][k]));
   });
 });
 
 describe('firehoseTransformHandler', () => {
-  it('resolves to the same result as transformFirehoseEvent', async () => {
-    await expect(firehoseTransformHandler(event)).resolves.toEqual(transformFirehoseEvent(event));
+  it('resolves to the same response as planFirehoseTransform', async () => {
+    await expect(firehoseTransformHandler(event)).resolves.toEqual(planFirehoseTransform(event).response);
   });
 });
 

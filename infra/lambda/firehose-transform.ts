@@ -1,0 +1,44 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createKinesisClient, kinesisReingest } from '../../consumers/index.ts';
+import {
+  createFirehoseTransformHandler,
+  type FirehoseTransformationEvent,
+  type FirehoseTransformationResult,
+  type VpcFlowFormats,
+} from '../../processors/index.ts';
+
+/**
+ * The deployed Firehose transform Lambda: the processors/ handler with its way back into
+ * the source stream, Powertools structured logs and EMF metrics.
+ * Environment: CENTRALOG_VPC_FLOW_FORMATS = JSON {"<log group>": "<format>", ...}.
+ */
+const logger = new Logger({ serviceName: 'centralog-firehose-transform' });
+const metrics = new Metrics({ namespace: 'centralog', serviceName: 'firehose-transform' });
+
+function vpcFlowFormats(): VpcFlowFormats | undefined {
+  const raw = process.env.CENTRALOG_VPC_FLOW_FORMATS;
+  if (!raw) return undefined;
+  const parsed = JSON.parse(raw) as Record<string, string>;
+  return Object.fromEntries(Object.entries(parsed).map(([group, format]) => [group, format.replace(/\$\{([^}]+)\}/g, '$1').trim().split(/\s+/)]));
+}
+
+const transform = createFirehoseTransformHandler({
+  reingest: kinesisReingest(createKinesisClient({ region: process.env.AWS_REGION ?? 'us-east-1' })),
+  logger: {
+    info: (message, extra) => logger.info(message, extra ?? {}),
+    warn: (message, extra) => logger.warn(message, extra ?? {}),
+    error: (message, extra) => logger.error(message, extra ?? {}),
+  },
+  metrics: { addMetric: (name, unit, value) => metrics.addMetric(name, unit === 'Bytes' ? MetricUnit.Bytes : MetricUnit.Count, value) },
+  options: { vpcFlowFormats: vpcFlowFormats() },
+});
+
+export async function handler(event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> {
+  logger.appendKeys({ invocationId: event.invocationId });
+  try {
+    return await transform(event);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,214 @@
+import { decodeCwlRecord, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent, type DecodeError } from '../cwl-codec.ts';
+import { deaggregate } from '../kpl.ts';
+import { detectSource, type VpcFlowFormats } from '../source.ts';
+import type {
+  ArchiveLine,
+  ArchivePartitionKeys,
+  FirehoseTransformationEvent,
+  FirehoseTransformationRecord,
+  FirehoseTransformationResult,
+  FirehoseTransformationResultRecord,
+  ReingestRecord,
+} from './types.ts';
+
+/** Firehose fails an invocation whose response passes 6,000,000 bytes. */
+export const FIREHOSE_MAX_RESPONSE_BYTES = 6_000_000;
+/** Output (NDJSON) per split record: re-gzipped, each piece stays far under Kinesis's 1 MiB. */
+const SPLIT_TARGET_OUTPUT_BYTES = 1_000_000;
+
+export interface TransformOptions {
+  /** Response budget; lowered in tests to exercise overflow with small batches. */
+  maxResponseBytes?: number;
+  /** Custom VPC flow formats by log group, for source detection. */
+  vpcFlowFormats?: VpcFlowFormats;
+}
+
+export interface TransformStats {
+  records: number;
+  ok: number;
+  /** Records that held only CONTROL_MESSAGEs. */
+  controlDropped: number;
+  processingFailed: number;
+  /** Records whose output did not fit the response: put back into the stream as they were. */
+  reingested: number;
+  /** Records too big on their own: split into smaller CWL records, put back into the stream. */
+  split: number;
+  logEvents: number;
+  responseBytes: number;
+}
+
+/** The response plus what must go back into the stream before it is returned. */
+export interface TransformPlan {
+  response: FirehoseTransformationResult;
+  reingest: ReingestRecord[];
+  stats: TransformStats;
+  failures: Array<{ recordId: string; reason: string }>;
+}
+
+export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?: VpcFlowFormats): ArchiveLine {
+  const line: ArchiveLine = {
+    source: `aws.${detectSource(event.message, formats?.[envelope.logGroup]).source}`,
+    owner: envelope.owner,
+    logGroup: envelope.logGroup,
+    logStream: envelope.logStream,
+    id: event.id,
+    timestamp: event.timestamp,
+    message: event.message,
+  };
+  if (event.extractedFields) line.extractedFields = event.extractedFields;
+  if (envelope.policyLevel) line.policyLevel = envelope.policyLevel;
+  return line;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** A record is one log stream's batch, so it lands in one partition: its first event's source and hour. */
+function partitionKeys(first: ArchiveLine): ArchivePartitionKeys {
+  const t = new Date(first.timestamp);
+  return {
+    source: first.source,
+    account: first.owner,
+    year: String(t.getUTCFullYear()),
+    month: pad2(t.getUTCMonth() + 1),
+    day: pad2(t.getUTCDate()),
+    hour: pad2(t.getUTCHours()),
+  };
+}
+
+type RecordOutcome =
+  | { kind: 'control' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'data'; envelopes: CwlEnvelope[] };
+
+/** De-aggregates and decodes one Firehose record; an undecodable user record fails the whole record. */
+function decodeRecord(record: FirehoseTransformationRecord, data: Buffer): RecordOutcome {
+  const meta = record.kinesisRecordMetadata;
+  const parts = deaggregate(data, meta?.partitionKey ?? '', meta?.sequenceNumber ?? '');
+  if ('error' in parts) return { kind: 'failed', reason: parts.error.message };
+  const envelopes: CwlEnvelope[] = [];
+  for (const part of parts.records) {
+    const decoded = decodeCwlRecord(part.data);
+    if (decoded.kind === 'failed') return { kind: 'failed', reason: (decoded.error as DecodeError).message };
+    if (decoded.kind === 'data') envelopes.push(decoded.envelope);
+  }
+  return envelopes.length === 0 ? { kind: 'control' } : { kind: 'data', envelopes };
+}
+
+function ndjson(lines: ArchiveLine[]): string {
+  let out = '';
+  for (const l of lines) out += `${JSON.stringify(l)}\n`;
+  return out;
+}
+
+/** Splits an envelope's events into CWL records whose archive output stays near the split target. */
+function splitEnvelope(envelope: CwlEnvelope, formats?: VpcFlowFormats): Buffer[] {
+  const pieces: Buffer[] = [];
+  let chunk: CwlLogEvent[] = [];
+  let bytes = 0;
+  for (const event of envelope.logEvents) {
+    const size = Buffer.byteLength(JSON.stringify(archiveLine(envelope, event, formats))) + 1;
+    if (chunk.length > 0 && bytes + size > SPLIT_TARGET_OUTPUT_BYTES) {
+      pieces.push(encodeCwlRecord({ ...envelope, logEvents: chunk }));
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(event);
+    bytes += size;
+  }
+  if (chunk.length > 0) pieces.push(encodeCwlRecord({ ...envelope, logEvents: chunk }));
+  return pieces;
+}
+
+/**
+ * Plans the answer to one Firehose invocation, without I/O: every recordId answered
+ * exactly once and in order; DATA_MESSAGE -> Ok (one NDJSON line per log event, with
+ * dynamic-partitioning keys), CONTROL_MESSAGE -> Dropped, undecodable ->
+ * ProcessingFailed. Output that would push the response past the limit is not lost:
+ * its record goes back to the stream (split first if it is too big on its own) and is
+ * answered Dropped; the caller must put `reingest` before returning `response`.
+ */
+export function planFirehoseTransform(event: FirehoseTransformationEvent, options: TransformOptions = {}): TransformPlan {
+  const max = options.maxResponseBytes ?? FIREHOSE_MAX_RESPONSE_BYTES;
+  const stats: TransformStats = {
+    records: event.records.length,
+    ok: 0,
+    controlDropped: 0,
+    processingFailed: 0,
+    reingested: 0,
+    split: 0,
+    logEvents: 0,
+    responseBytes: 0,
+  };
+  const reingest: ReingestRecord[] = [];
+  const failures: TransformPlan['failures'] = [];
+  const records: FirehoseTransformationResultRecord[] = [];
+  // `{"records":[` + `]}` and a comma between entries.
+  let used = '{"records":[]}'.length;
+  const fits = (entry: FirehoseTransformationResultRecord): boolean => {
+    const size = JSON.stringify(entry).length + (records.length > 0 ? 1 : 0);
+    if (used + size > max) return false;
+    used += size;
+    return true;
+  };
+  const answer = (entry: FirehoseTransformationResultRecord): void => {
+    if (!fits(entry)) {
+      // Only an Ok or ProcessingFailed payload can be large; drop the payload, keep the answer.
+      const small = { recordId: entry.recordId, result: entry.result, data: '' };
+      used += JSON.stringify(small).length + (records.length > 0 ? 1 : 0);
+      records.push(small);
+      return;
+    }
+    records.push(entry);
+  };
+
+  for (const record of event.records) {
+    const data = Buffer.from(record.data, 'base64');
+    const outcome = decodeRecord(record, data);
+    if (outcome.kind === 'control') {
+      stats.controlDropped++;
+      answer({ recordId: record.recordId, result: 'Dropped', data: '' });
+      continue;
+    }
+    if (outcome.kind === 'failed') {
+      stats.processingFailed++;
+      failures.push({ recordId: record.recordId, reason: outcome.reason });
+      answer({ recordId: record.recordId, result: 'ProcessingFailed', data: record.data });
+      continue;
+    }
+    const lines = outcome.envelopes.flatMap((env) => env.logEvents.map((e) => archiveLine(env, e, options.vpcFlowFormats)));
+    const ok: FirehoseTransformationResultRecord = {
+      recordId: record.recordId,
+      result: 'Ok',
+      data: Buffer.from(ndjson(lines), 'utf8').toString('base64'),
+      metadata: { partitionKeys: partitionKeys(lines[0]!) },
+    };
+    if (fits(ok)) {
+      records.push(ok);
+      stats.ok++;
+      stats.logEvents += lines.length;
+      continue;
+    }
+    const partitionKey = record.kinesisRecordMetadata?.partitionKey || lines[0]!.logStream || record.recordId;
+    const tooBigAlone = JSON.stringify(ok).length + '{"records":[]}'.length > max || data.length > 1_000_000;
+    if (tooBigAlone) {
+      stats.split++;
+      for (const env of outcome.envelopes) {
+        for (const piece of splitEnvelope(env, options.vpcFlowFormats)) reingest.push({ partitionKey, data: piece, recordId: record.recordId });
+      }
+    } else {
+      stats.reingested++;
+      reingest.push({ partitionKey, data, recordId: record.recordId });
+    }
+    answer({ recordId: record.recordId, result: 'Dropped', data: '' });
+  }
+  stats.responseBytes = used;
+  return { response: { records }, reingest, stats, failures };
+}
+
+/** The source stream's name from the ARN Firehose passes (`arn:aws:kinesis:<region>:<account>:stream/<name>`). */
+export function streamNameFromArn(arn: string | undefined): string | undefined {
+  const match = /:stream\/([^/]+)$/.exec(arn ?? '');
+  return match?.[1];
+}

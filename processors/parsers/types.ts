@@ -1,0 +1,59 @@
+/**
+ * The contract every source parser keeps. A parser is pure: it turns one already-detected
+ * event into the source-specific part of an ECS document. The caller (document.ts) adds
+ * what every document shares: event.dataset, event.module, cloud.provider,
+ * aws.cloudwatch.{owner,log_group,log_stream,event_id}, the index name and the id.
+ */
+
+/** What a parser knows about where an event came from. */
+export interface ParseContext {
+  /** Account that owns the log group (the CWL envelope's owner). */
+  owner: string;
+  logGroup: string;
+  logStream: string;
+  /** CloudWatch Logs event id (56 digits). */
+  eventId: string;
+  /** CloudWatch Logs event timestamp, ms since the epoch. */
+  timestamp: number;
+}
+
+/** A nested ECS document (`{event: {action: ...}}`, never dotted keys). */
+export type EcsDocument = { [key: string]: unknown };
+
+/** What a parser returns. */
+export interface ParsedEvent {
+  /** The event's own time: it sets `@timestamp` and the index day. */
+  timestamp: Date;
+  /** Source-specific ECS fields; must not set `@timestamp` (the caller does, from `timestamp`). */
+  document: EcsDocument;
+  /** Parts of a stable id that replace the default owner|logGroup|logStream|eventId (GuardDuty: finding id + updatedAt). */
+  idParts?: string[];
+}
+
+/** The event looked like a known source but could not be parsed; it is indexed as generic, tagged with this. */
+export class ParseError extends Error {
+  override readonly name = 'ParseError';
+  constructor(
+    readonly source: 'cloudtrail' | 'vpcflow' | 'guardduty',
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+  }
+}
+
+/** Drops undefined, null, empty-string values and empty objects/arrays, recursively, so documents hold only what is known. */
+export function compact<T extends EcsDocument>(doc: T): T {
+  const out: EcsDocument = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) {
+      if (v.length > 0) out[k] = v;
+    } else if (typeof v === 'object' && !(v instanceof Date)) {
+      const inner = compact(v as EcsDocument);
+      if (Object.keys(inner).length > 0) out[k] = inner;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out as T;
+}
