@@ -1,6 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { z } from 'zod';
 import { ConfigError, MissingPrerequisiteError, OpenSearchStartError } from '../local/index.ts';
 import { DEMO_DEFAULTS, DemoFailedError, DemoOptionsSchema, runDemo } from './demo.ts';
+import { PARSE_DEFAULTS, ParseOptionsSchema, runParse } from './parse.ts';
+import { ParseError } from '../processors/index.ts';
 
 function number(name: string) {
   return (value: string): number => {
@@ -26,6 +29,15 @@ function interruptSignal(): AbortSignal {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return controller.signal;
+}
+
+/** Validates parsed flags; a bad value stops with a message naming the flag. */
+function validated<T>(schema: z.ZodType<T>, raw: Record<string, unknown>): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const flag = `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  throw new ConfigError(`${flag}: ${issue.message}`);
 }
 
 export function buildProgram(): Command {
@@ -62,13 +74,7 @@ export function buildProgram(): Command {
         '  CENTRALOG_REGION             AWS region (default us-east-1)\n',
     )
     .action(async (raw: Record<string, unknown>) => {
-      const parsed = DemoOptionsSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const flag = `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-        throw new ConfigError(`${flag}: ${issue.message}`);
-      }
-      const { ok } = await runDemo(parsed.data, {
+      const { ok } = await runDemo(validated(DemoOptionsSchema, raw), {
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
         interactive: process.stderr.isTTY === true,
@@ -76,10 +82,49 @@ export function buildProgram(): Command {
       });
       process.exitCode = ok ? 0 : 1;
     });
+  program
+    .command('parse')
+    .description(
+      'Parse log events from stdin into the ECS documents centralog indexes: one raw event per line (blank lines ignored), ' +
+        'one JSON document per line out, in input order, with _index and _id. Errors go to stderr; the exit code is 1 if any line failed.',
+    )
+    .addOption(new Option('--source <source>', 'parse every line as this source').choices(['auto', 'vpcflow', 'cloudtrail', 'guardduty']).default(PARSE_DEFAULTS.source))
+    .option('--vpc-format <format>', 'custom VPC flow log format, e.g. "${version} ${account-id} ${interface-id} ..." (a header line in the input works too)')
+    .option('--account <id>', 'account that owns the log group (CWL envelope owner)', PARSE_DEFAULTS.account)
+    .option('--log-group <name>', 'log group the events came from', PARSE_DEFAULTS.logGroup)
+    .option('--log-stream <name>', 'log stream the events came from', PARSE_DEFAULTS.logStream)
+    .option('--index-prefix <prefix>', 'OpenSearch index prefix', PARSE_DEFAULTS.indexPrefix)
+    .option('--envelope', 'read whole CloudWatch Logs subscription envelopes (JSON, optionally gzip) instead of raw events', false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        "  echo '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK' | centralog parse\n" +
+        '  centralog parse --source cloudtrail < events.ndjson\n' +
+        '  centralog parse --envelope < subscription-payload.json\n',
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      const options = validated(ParseOptionsSchema, raw);
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      let out = '';
+      const errors = runParse(Buffer.concat(chunks), options, {
+        out: (line) => {
+          out += `${line}\n`;
+          if (out.length > 1 << 16) {
+            process.stdout.write(out);
+            out = '';
+          }
+        },
+        err: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(out);
+      process.exitCode = errors > 0 ? 1 : 0;
+    });
+
   return program;
 }
 
-const KNOWN_ERRORS = [ConfigError, MissingPrerequisiteError, OpenSearchStartError, DemoFailedError, InterruptedError];
+const KNOWN_ERRORS = [ConfigError, MissingPrerequisiteError, OpenSearchStartError, DemoFailedError, InterruptedError, ParseError];
 
 export async function main(argv: string[]): Promise<void> {
   try {

@@ -26,9 +26,19 @@ interface LogStreamSpec {
   logStream: string;
 }
 
+/** One CWL record as the subscription would write it, with the events it carries. */
+export interface SimulatedRecord {
+  partitionKey: string;
+  data: Buffer;
+  source: SimulatedSource;
+  /** `owner|logGroup|logStream|eventId` of each event in the record. */
+  keys: string[];
+}
+
 export interface SimulatorOptions {
-  kinesis: KinesisClient;
-  streamName: string;
+  /** Only needed to produce into a stream; building records needs none. */
+  kinesis?: KinesisClient;
+  streamName?: string;
   /** Member accounts to simulate (each with VPC flow, CloudTrail and GuardDuty log groups). */
   accounts: number;
   region?: string;
@@ -148,10 +158,11 @@ export class CloudWatchLogsSimulator {
     this.controlMessagesSent += entries.length;
   }
 
-  /** Produces `count` events spread over every log stream by source weight, as one PutRecords round. */
-  async produce(count: number): Promise<void> {
-    if (count <= 0) return;
-    const now = Date.now();
+  /**
+   * Builds `count` events spread over every log stream by source weight, as the CWL
+   * records a subscription would deliver (one per log stream batch). No I/O.
+   */
+  buildRecords(count: number, now = Date.now()): SimulatedRecord[] {
     const batches = new Map<LogStreamSpec, CwlLogEvent[]>();
     for (let n = 0; n < count; n++) {
       const spec = this.chooseStream();
@@ -160,8 +171,7 @@ export class CloudWatchLogsSimulator {
       if (!list) batches.set(spec, (list = []));
       list.push(event);
     }
-    const entries: PutRecordsRequestEntry[] = [];
-    const keys: Array<[SimulatedSource, string[]]> = [];
+    const records: SimulatedRecord[] = [];
     for (const [spec, events] of batches) {
       for (const part of this.splitBySize(events)) {
         const envelope: CwlEnvelope = {
@@ -172,14 +182,25 @@ export class CloudWatchLogsSimulator {
           subscriptionFilters: [SUBSCRIPTION_FILTER],
           logEvents: part,
         };
-        entries.push({ PartitionKey: randomUUID(), Data: encodeCwlRecord(envelope) });
-        keys.push([spec.source, part.map((e) => `${spec.owner}|${spec.logGroup}|${spec.logStream}|${e.id}`)]);
+        records.push({
+          partitionKey: randomUUID(),
+          data: encodeCwlRecord(envelope),
+          source: spec.source,
+          keys: part.map((e) => `${spec.owner}|${spec.logGroup}|${spec.logStream}|${e.id}`),
+        });
       }
     }
-    await this.put(entries);
-    for (const [source, ids] of keys) {
-      this.producedBySource[source] += ids.length;
-      for (const id of ids) this.producedKeys.add(id);
+    return records;
+  }
+
+  /** Produces `count` events into the stream, as one PutRecords round. */
+  async produce(count: number): Promise<void> {
+    if (count <= 0) return;
+    const records = this.buildRecords(count);
+    await this.put(records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })));
+    for (const r of records) {
+      this.producedBySource[r.source] += r.keys.length;
+      for (const key of r.keys) this.producedKeys.add(key);
     }
   }
 
@@ -229,6 +250,7 @@ export class CloudWatchLogsSimulator {
   }
 
   private async put(entries: PutRecordsRequestEntry[]): Promise<void> {
+    if (!this.opts.kinesis || !this.opts.streamName) throw new Error('CloudWatchLogsSimulator needs kinesis and streamName to produce');
     await putRecordsWithRetry(this.opts.kinesis, this.opts.streamName, entries);
     this.recordsSent += entries.length;
   }

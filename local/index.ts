@@ -1,5 +1,5 @@
 // The embedded local stack: emulators, the OpenSearch node, the Firehose harness, the CWL simulator.
-export { CloudWatchLogsSimulator, SIMULATED_SOURCES, type SimulatedSource, type SimulatorOptions } from './cwl-simulator.ts';
+export { CloudWatchLogsSimulator, SIMULATED_SOURCES, type SimulatedRecord, type SimulatedSource, type SimulatorOptions } from './cwl-simulator.ts';
 export { startDynamoDb, startKinesis, startS3, type RunningEmulator } from './emulators.ts';
 export {
   archivePrefix,

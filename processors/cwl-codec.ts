@@ -61,6 +61,36 @@ function inflate(data: Uint8Array): Buffer {
   throw new DecodeError('compression', `not gzip or zlib (first bytes ${buf.subarray(0, 4).toString('hex')})`);
 }
 
+function isStringRecord(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const k in v) if (typeof (v as Record<string, unknown>)[k] !== 'string') return false;
+  return true;
+}
+
+/**
+ * The same checks as CwlEnvelopeSchema, by hand: validating thousands of events per
+ * record through zod would cost more than decoding them.
+ */
+function isWellFormedEnvelope(v: unknown): v is CwlEnvelope {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  if (e.messageType !== 'DATA_MESSAGE' && e.messageType !== 'CONTROL_MESSAGE') return false;
+  if (typeof e.owner !== 'string' || typeof e.logGroup !== 'string' || typeof e.logStream !== 'string') return false;
+  if (e.policyLevel !== undefined && typeof e.policyLevel !== 'string') return false;
+  const filters = e.subscriptionFilters;
+  if (!Array.isArray(filters) || !filters.every((f) => typeof f === 'string')) return false;
+  const events = e.logEvents;
+  if (!Array.isArray(events)) return false;
+  for (const ev of events as Array<Record<string, unknown>>) {
+    if (typeof ev !== 'object' || ev === null) return false;
+    if (typeof ev.id !== 'string' || typeof ev.message !== 'string') return false;
+    const t = ev.timestamp;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 8.64e15) return false;
+    if (ev.extractedFields !== undefined && !isStringRecord(ev.extractedFields)) return false;
+  }
+  return true;
+}
+
 /**
  * Decodes one Kinesis record written by a CloudWatch Logs subscription.
  * Never throws: bad input comes back as `{kind: 'failed'}` with a reason.
@@ -74,12 +104,18 @@ export function decodeCwlRecord(data: Uint8Array): DecodedRecord {
     } catch (err) {
       throw new DecodeError('json', (err as Error).message);
     }
-    const result = CwlEnvelopeSchema.safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0];
-      throw new DecodeError('envelope', `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    let envelope: CwlEnvelope;
+    if (isWellFormedEnvelope(parsed)) {
+      envelope = parsed;
+    } else {
+      // The slow path only runs for bad input, to name what is wrong.
+      const result = CwlEnvelopeSchema.safeParse(parsed);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        throw new DecodeError('envelope', `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+      }
+      envelope = result.data;
     }
-    const envelope = result.data;
     if (envelope.messageType === 'CONTROL_MESSAGE') return { kind: 'control', envelope };
     if (envelope.logEvents.length === 0) throw new DecodeError('empty', 'DATA_MESSAGE without logEvents');
     return { kind: 'data', envelope };

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CwlEnvelope, CwlLogEvent } from './cwl-codec.ts';
-import { detectSource, type DetectedEvent, type SourceType } from './source.ts';
+import { parseCloudTrailRecord } from './parsers/cloudtrail.ts';
+import { parseGuardDutyFinding } from './parsers/guardduty.ts';
+import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
+import { DEFAULT_VPC_FLOW_FORMAT, isVpcFlowHeader, parseVpcFlowFormat, parseVpcFlowLine } from './parsers/vpcflow.ts';
+import { detectSource, type SourceType, type VpcFlowFormats } from './source.ts';
 
 export const DEFAULT_INDEX_PREFIX = 'centralog';
+export const ECS_VERSION = '8.11.0';
 
 /** A document ready for OpenSearch: where it goes, under which id, and its ECS body. */
 export interface IndexableDocument {
@@ -12,6 +17,12 @@ export interface IndexableDocument {
   /** The CloudWatch Logs event time (ms), used for end-to-end lag. */
   eventTimestamp: number;
   body: Record<string, unknown>;
+}
+
+export interface DocumentOptions {
+  indexPrefix?: string;
+  /** Custom VPC flow formats by log group; lines of other groups are tried in the default format. */
+  vpcFlowFormats?: VpcFlowFormats;
 }
 
 function hashId(parts: string[]): string {
@@ -38,104 +49,162 @@ export function indexName(prefix: string, source: SourceType, eventTime: Date): 
   return `${prefix}-aws.${source}-${day}`;
 }
 
-/** Parses the timestamps sources use ("2025-02-25 20:40:06.721" too); undefined when unusable. */
-function parseTime(value: unknown): Date | undefined {
-  if (typeof value !== 'string' || value.length === 0) return undefined;
-  const iso = /^\d{4}-\d\d-\d\d \d/.test(value) ? `${value.replace(' ', 'T')}Z` : value;
-  return validDate(new Date(iso));
+function validTime(d: Date | undefined): d is Date {
+  return d !== undefined && !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999;
 }
 
-function validDate(d: Date): Date | undefined {
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
-}
-
-/** The event's own time: CloudTrail eventTime, flow end, finding updatedAt; else the CWL timestamp. */
-function eventTime(detected: DetectedEvent, event: CwlLogEvent): Date {
-  let t: Date | undefined;
-  if (detected.source === 'cloudtrail') t = parseTime(detected.record.eventTime);
-  else if (detected.source === 'guardduty') t = parseTime(detected.finding.updatedAt);
-  else if (detected.source === 'vpcflow') {
-    const end = Number(detected.fields[11]);
-    if (Number.isFinite(end) && end > 0) t = validDate(new Date(end * 1000));
-  }
-  return t ?? validDate(new Date(event.timestamp)) ?? new Date(0);
-}
-
-/** Source-specific ECS fields. The full mappings live with each parser. */
-function sourceFields(detected: DetectedEvent): Record<string, unknown> {
-  switch (detected.source) {
-    case 'cloudtrail': {
-      const r = detected.record;
-      return {
-        event: { id: str(r.eventID), action: str(r.eventName), provider: str(r.eventSource), kind: 'event' },
-        cloud: { region: str(r.awsRegion) },
-      };
-    }
-    case 'guardduty': {
-      const f = detected.finding;
-      return {
-        event: { id: str(f.id), kind: 'alert', severity: typeof f.severity === 'number' ? f.severity : undefined },
-        rule: { name: str(f.type) },
-        cloud: { region: str(f.region) },
-      };
-    }
-    case 'vpcflow': {
-      const action = detected.fields[12];
-      return { event: { kind: 'event', action: action === '-' ? undefined : action?.toLowerCase() } };
-    }
-    default:
-      return { event: { kind: 'event' } };
-  }
-}
-
-function accountOf(detected: DetectedEvent, envelope: CwlEnvelope): string {
-  if (detected.source === 'cloudtrail') return str(detected.record.recipientAccountId) ?? envelope.owner;
-  if (detected.source === 'guardduty') return str(detected.finding.accountId) ?? envelope.owner;
-  if (detected.source === 'vpcflow') return detected.fields[1] ?? envelope.owner;
-  return envelope.owner;
-}
-
-function merge(target: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+function deepMerge(target: EcsDocument, extra: EcsDocument): EcsDocument {
   for (const [key, value] of Object.entries(extra)) {
     const existing = target[key];
-    if (typeof value === 'object' && value !== null && typeof existing === 'object' && existing !== null) {
-      merge(existing as Record<string, unknown>, value as Record<string, unknown>);
-    } else if (value !== undefined) {
+    if (
+      typeof value === 'object' && value !== null && !Array.isArray(value) &&
+      typeof existing === 'object' && existing !== null && !Array.isArray(existing)
+    ) {
+      deepMerge(existing as EcsDocument, value as EcsDocument);
+    } else if (value !== undefined && existing === undefined) {
       target[key] = value;
     }
   }
   return target;
 }
 
-/** Turns one CloudWatch Logs event into its OpenSearch document (ECS field names). */
-export function toDocument(envelope: CwlEnvelope, event: CwlLogEvent, prefix = DEFAULT_INDEX_PREFIX): IndexableDocument {
-  const detected = detectSource(event.message);
-  const time = eventTime(detected, event);
-  const dataset = `aws.${detected.source}`;
-  const body = merge(
-    {
-      '@timestamp': time.toISOString(),
-      message: event.message,
-      event: { dataset },
-      cloud: { provider: 'aws', account: { id: accountOf(detected, envelope) } },
-      aws: {
-        cloudwatch: {
-          owner: envelope.owner,
-          log_group: envelope.logGroup,
-          log_stream: envelope.logStream,
-          event_id: event.id,
-        },
+function parse(
+  detected: ReturnType<typeof detectSource>,
+  ctx: ParseContext,
+): { source: Exclude<SourceType, 'cloudwatch_logs'>; parsed: ParsedEvent } | { error: ParseError } | undefined {
+  try {
+    switch (detected.source) {
+      case 'cloudtrail':
+        return { source: 'cloudtrail', parsed: parseCloudTrailRecord(detected.record, ctx) };
+      case 'guardduty':
+        return { source: 'guardduty', parsed: parseGuardDutyFinding(detected.finding, ctx, detected.envelope) };
+      case 'vpcflow':
+        return { source: 'vpcflow', parsed: parseVpcFlowLine(detected.line, detected.format, ctx) };
+      default:
+        return undefined;
+    }
+  } catch (err) {
+    if (err instanceof ParseError) return { error: err };
+    // A parser bug must not lose the event: index it as generic, tagged with the failure.
+    return { error: new ParseError(detected.source as 'cloudtrail', `unexpected ${(err as Error).name}: ${(err as Error).message}`) };
+  }
+}
+
+/**
+ * Turns one CloudWatch Logs event into its OpenSearch document (ECS field names).
+ * An event that looks like a known source but fails to parse becomes a generic
+ * `aws.cloudwatch_logs` document tagged with the parse error: never dropped.
+ */
+export function toDocument(
+  envelope: CwlEnvelope,
+  event: CwlLogEvent,
+  options: DocumentOptions | string = {},
+  vpcFlowFormat?: string[],
+): IndexableDocument {
+  const opts = typeof options === 'string' ? { indexPrefix: options } : options;
+  const prefix = opts.indexPrefix ?? DEFAULT_INDEX_PREFIX;
+  const format = vpcFlowFormat ?? opts.vpcFlowFormats?.[envelope.logGroup];
+  const ctx: ParseContext = {
+    owner: envelope.owner,
+    logGroup: envelope.logGroup,
+    logStream: envelope.logStream,
+    eventId: event.id,
+    timestamp: event.timestamp,
+  };
+  const detected = detectSource(event.message, format);
+  const result = parse(detected, ctx);
+  const cwlTime = new Date(event.timestamp);
+  const fallbackTime = validTime(cwlTime) ? cwlTime : new Date(0);
+
+  let source: SourceType;
+  let time: Date;
+  let body: EcsDocument;
+  let idParts: string[] | undefined;
+  if (result && 'parsed' in result) {
+    source = result.source;
+    time = validTime(result.parsed.timestamp) ? result.parsed.timestamp : fallbackTime;
+    body = result.parsed.document;
+    idParts = result.parsed.idParts;
+  } else {
+    source = 'cloudwatch_logs';
+    time = fallbackTime;
+    body = { message: event.message, event: { kind: 'event' } };
+    if (result && 'error' in result) {
+      body.tags = ['parse_failure', `${result.error.source}_parse_failure`];
+      body.error = { type: 'ParseError', message: result.error.message };
+    }
+  }
+  body['@timestamp'] = time.toISOString();
+  deepMerge(body, {
+    ecs: { version: ECS_VERSION },
+    event: { dataset: `aws.${source}`, module: 'aws' },
+    cloud: { provider: 'aws', account: { id: envelope.owner } },
+    aws: {
+      cloudwatch: {
+        owner: envelope.owner,
+        log_group: envelope.logGroup,
+        log_stream: envelope.logStream,
+        event_id: event.id,
+        ...(event.extractedFields ? { extracted_fields: event.extractedFields } : {}),
       },
     },
-    sourceFields(detected),
-  );
-  const findingId = detected.source === 'guardduty' ? str(detected.finding.id) : undefined;
-  const updatedAt = detected.source === 'guardduty' ? str(detected.finding.updatedAt) : undefined;
-  const id =
-    findingId && updatedAt ? guardDutyDocumentId(findingId, updatedAt) : documentId(envelope, event.id);
-  return { index: indexName(prefix, detected.source, time), id, source: detected.source, eventTimestamp: event.timestamp, body };
+  });
+  const id = idParts ? hashId([source, ...idParts]) : documentId(envelope, event.id);
+  return { index: indexName(prefix, source, time), id, source, eventTimestamp: event.timestamp, body };
+}
+
+/**
+ * All documents of one envelope, in order. A VPC flow header line (as S3 exports and
+ * some forwarders carry) sets the format for the lines after it; it is itself indexed as
+ * a generic document, so nothing is dropped.
+ */
+export function toDocuments(envelope: CwlEnvelope, options: DocumentOptions = {}): IndexableDocument[] {
+  let format = options.vpcFlowFormats?.[envelope.logGroup];
+  const docs: IndexableDocument[] = [];
+  for (const event of envelope.logEvents) {
+    if (isVpcFlowHeader(event.message)) {
+      try {
+        format = parseVpcFlowFormat(event.message);
+      } catch {
+        // not a usable header after all: it is indexed as a generic document below
+      }
+    }
+    docs.push(toDocument(envelope, event, options, format));
+  }
+  return docs;
+}
+
+/**
+ * One event parsed as a given source (`auto` detects it). A forced source that does not
+ * fit comes back as an error naming why, instead of a generic document.
+ */
+export function parseEventAs(
+  source: 'auto' | Exclude<SourceType, 'cloudwatch_logs'>,
+  envelope: Pick<CwlEnvelope, 'owner' | 'logGroup' | 'logStream'>,
+  event: CwlLogEvent,
+  options: DocumentOptions = {},
+  vpcFlowFormat?: string[],
+): { document: IndexableDocument } | { error: string } {
+  const full: CwlEnvelope = { ...envelope, messageType: 'DATA_MESSAGE', subscriptionFilters: [], logEvents: [event] };
+  if (source === 'vpcflow') {
+    const format = vpcFlowFormat ?? DEFAULT_VPC_FLOW_FORMAT;
+    try {
+      parseVpcFlowLine(event.message.trim(), format, {
+        owner: envelope.owner,
+        logGroup: envelope.logGroup,
+        logStream: envelope.logStream,
+        eventId: event.id,
+        timestamp: event.timestamp,
+      });
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+    vpcFlowFormat = format;
+  }
+  const document = toDocument(full, event, options, vpcFlowFormat);
+  if (source !== 'auto' && document.source !== source) {
+    const reason = (document.body.error as { message?: string } | undefined)?.message;
+    return { error: reason ?? `not a ${source} event (detected as ${document.source === 'cloudwatch_logs' ? 'generic' : document.source})` };
+  }
+  return { document };
 }

@@ -11,15 +11,31 @@ export {
   type DecodeFailureReason,
 } from './cwl-codec.ts';
 export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
-export { SOURCE_TYPES, detectSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
+export { SOURCE_TYPES, detectSource, sniffSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
 export {
   DEFAULT_INDEX_PREFIX,
   documentId,
+  ECS_VERSION,
   guardDutyDocumentId,
   indexName,
+  parseEventAs,
   toDocument,
+  toDocuments,
+  type DocumentOptions,
   type IndexableDocument,
 } from './document.ts';
+export { parseCloudTrailRecord } from './parsers/cloudtrail.ts';
+export { parseGuardDutyFinding } from './parsers/guardduty.ts';
+export { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
+export {
+  compileVpcFlowFormat,
+  DEFAULT_VPC_FLOW_FORMAT,
+  isVpcFlowHeader,
+  looksLikeVpcFlowLine,
+  parseVpcFlowFormat,
+  parseVpcFlowLine,
+  VPC_FLOW_FIELDS,
+} from './parsers/vpcflow.ts';
 export {
   createFirehoseTransformHandler,
   handler as firehoseTransformHandler,

@@ -1,3 +1,5 @@
+import { DEFAULT_VPC_FLOW_FORMAT, looksLikeVpcFlowLine } from './parsers/vpcflow.ts';
+
 /** The source families centralog indexes; `cloudwatch_logs` is the generic fallback. */
 export type SourceType = 'cloudtrail' | 'vpcflow' | 'guardduty' | 'cloudwatch_logs';
 
@@ -6,42 +8,40 @@ export const SOURCE_TYPES: readonly SourceType[] = ['cloudtrail', 'vpcflow', 'gu
 /** Custom VPC flow log formats (field names, in order) by log group name. */
 export type VpcFlowFormats = Record<string, string[]>;
 
-/** A log event's message with its source and, for JSON sources, the parsed object. */
+/** A log event's message with its source and what detection already parsed. */
 export type DetectedEvent =
   | { source: 'cloudtrail'; record: Record<string, unknown> }
   | { source: 'guardduty'; finding: Record<string, unknown>; envelope?: Record<string, unknown> }
-  | { source: 'vpcflow'; fields: string[] }
+  | { source: 'vpcflow'; line: string; format: string[] }
   | { source: 'cloudwatch_logs'; json?: Record<string, unknown> };
-
-const VPC_ACTIONS = new Set(['ACCEPT', 'REJECT', '-']);
-const VPC_LOG_STATUS = new Set(['OK', 'NODATA', 'SKIPDATA']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** CloudTrail records carry eventVersion and eventSource; Insight events carry their source inside insightDetails. */
 function isCloudTrailRecord(o: Record<string, unknown>): boolean {
-  return typeof o.eventVersion === 'string' && typeof o.eventSource === 'string';
+  return typeof o.eventVersion === 'string' && (typeof o.eventSource === 'string' || isObject(o.insightDetails));
 }
 
 function isBareFinding(o: Record<string, unknown>): boolean {
   return 'schemaVersion' in o && typeof o.type === 'string' && 'severity' in o;
 }
 
-/** Default (version 2) VPC flow log line: 14 space-separated fields. */
-function isDefaultVpcFlowLine(fields: string[]): boolean {
-  return (
-    fields.length === 14 &&
-    fields[0] === '2' &&
-    /^\d{12}$/.test(fields[1] ?? '') &&
-    VPC_ACTIONS.has(fields[12] ?? '') &&
-    VPC_LOG_STATUS.has(fields[13] ?? '')
-  );
-}
+/** EventBridge detail-types that carry a CloudTrail record as `detail`. */
+const CLOUDTRAIL_DETAIL_TYPES = new Set([
+  'AWS API Call via CloudTrail',
+  'AWS Console Sign In via CloudTrail',
+  'AWS Service Event via CloudTrail',
+  'AWS Insight via CloudTrail',
+]);
 
-/** Detects an event's source from its payload, never from a log group name. */
-export function detectSource(message: string, _vpcFlowFormat?: string[]): DetectedEvent {
-  const trimmed = message.trimStart();
+/**
+ * Detects an event's source from its payload, never from a log group name. A VPC flow
+ * line is recognised in its log group's configured format, else in the default v2 format.
+ */
+export function detectSource(message: string, vpcFlowFormat?: string[]): DetectedEvent {
+  const trimmed = message.trim();
   if (trimmed.startsWith('{')) {
     let json: unknown;
     try {
@@ -53,7 +53,7 @@ export function detectSource(message: string, _vpcFlowFormat?: string[]): Detect
     if (isCloudTrailRecord(json)) return { source: 'cloudtrail', record: json };
     const detail = json.detail;
     if (isObject(detail)) {
-      if (json['detail-type'] === 'AWS API Call via CloudTrail' && isCloudTrailRecord(detail)) {
+      if (CLOUDTRAIL_DETAIL_TYPES.has(String(json['detail-type'])) && isCloudTrailRecord(detail)) {
         return { source: 'cloudtrail', record: detail };
       }
       if (json.source === 'aws.guardduty' && json['detail-type'] === 'GuardDuty Finding') {
@@ -63,7 +63,26 @@ export function detectSource(message: string, _vpcFlowFormat?: string[]): Detect
     if (isBareFinding(json)) return { source: 'guardduty', finding: json };
     return { source: 'cloudwatch_logs', json };
   }
-  const fields = trimmed.trimEnd().split(/\s+/);
-  if (isDefaultVpcFlowLine(fields)) return { source: 'vpcflow', fields };
+  const fields = trimmed.split(/\s+/);
+  if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return { source: 'vpcflow', line: trimmed, format: vpcFlowFormat };
+  if (looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT)) return { source: 'vpcflow', line: trimmed, format: DEFAULT_VPC_FLOW_FORMAT };
   return { source: 'cloudwatch_logs' };
+}
+
+/**
+ * The source label of a message without parsing it: what the archive partitions by.
+ * JSON is recognised by the keys detection relies on; a false label only moves a line to
+ * another archive partition, documents always use full detection.
+ */
+export function sniffSource(message: string, vpcFlowFormat?: string[]): SourceType {
+  const c = message.charCodeAt(0) === 123 ? 123 : message.trimStart().charCodeAt(0);
+  if (c === 123 /* { */) {
+    if (message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'))) return 'cloudtrail';
+    if (message.includes('"aws.guardduty"') && message.includes('"GuardDuty Finding"')) return 'guardduty';
+    if (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"')) return 'guardduty';
+    return 'cloudwatch_logs';
+  }
+  const fields = message.trim().split(/\s+/);
+  if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return 'vpcflow';
+  return looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT) ? 'vpcflow' : 'cloudwatch_logs';
 }

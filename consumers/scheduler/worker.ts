@@ -7,6 +7,7 @@ import { listShards } from '../retrieval/list-shards.ts';
 import { ShardReader, type ShardReaderOptions } from '../retrieval/shard-reader.ts';
 import type { DeadLetter, DeadLetterSink } from '../sinks/dead-letter.ts';
 import type { BulkSink } from '../sinks/opensearch-bulk.ts';
+import type { VpcFlowFormats } from '../../processors/index.ts';
 import { prepareBatch } from './batch.ts';
 
 export interface WorkerOptions {
@@ -17,6 +18,8 @@ export interface WorkerOptions {
   bulk: BulkSink;
   deadLetters: DeadLetterSink;
   indexPrefix: string;
+  /** Custom VPC flow formats by log group. */
+  vpcFlowFormats?: VpcFlowFormats;
   reader?: ShardReaderOptions;
   /** Wait between attempts when a batch cannot be delivered (OpenSearch or S3 down). */
   retryDelayMs?: number;
@@ -124,7 +127,10 @@ export class Worker {
   /** Delivers one batch completely, then checkpoints its last record. Retries until it can. */
   private async deliver(shardId: string, records: Parameters<typeof prepareBatch>[0]): Promise<void> {
     const c = this.counters;
-    const prepared = prepareBatch(records, this.opts.streamName, shardId, this.opts.indexPrefix);
+    const prepared = prepareBatch(records, this.opts.streamName, shardId, {
+      indexPrefix: this.opts.indexPrefix,
+      vpcFlowFormats: this.opts.vpcFlowFormats,
+    });
     const lastSequence = records[records.length - 1]!.SequenceNumber!;
     let indexedOnce = false;
     for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,6 @@
 import { decodeCwlRecord, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent, type DecodeError } from '../cwl-codec.ts';
 import { deaggregate } from '../kpl.ts';
-import { detectSource, type VpcFlowFormats } from '../source.ts';
+import { sniffSource, type VpcFlowFormats } from '../source.ts';
 import type {
   ArchiveLine,
   ArchivePartitionKeys,
@@ -47,7 +47,7 @@ export interface TransformPlan {
 
 export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?: VpcFlowFormats): ArchiveLine {
   const line: ArchiveLine = {
-    source: `aws.${detectSource(event.message, formats?.[envelope.logGroup]).source}`,
+    source: `aws.${sniffSource(event.message, formats?.[envelope.logGroup])}`,
     owner: envelope.owner,
     logGroup: envelope.logGroup,
     logStream: envelope.logStream,
@@ -96,10 +96,31 @@ function decodeRecord(record: FirehoseTransformationRecord, data: Buffer): Recor
   return envelopes.length === 0 ? { kind: 'control' } : { kind: 'data', envelopes };
 }
 
-function ndjson(lines: ArchiveLine[]): string {
+/** The entry's size in the response JSON, without serialising its (base64, escape-free) payload again. */
+function entrySize(entry: FirehoseTransformationResultRecord): number {
+  return JSON.stringify({ ...entry, data: '' }).length + entry.data.length;
+}
+
+/**
+ * The NDJSON of every event, the same as JSON.stringify(archiveLine(...)) per line, but
+ * with each envelope's fields serialised once: the hot path of the transform.
+ */
+function archiveOutput(envelopes: CwlEnvelope[], formats?: VpcFlowFormats): { ndjson: string; lines: number; partitionKeys: ArchivePartitionKeys } {
   let out = '';
-  for (const l of lines) out += `${JSON.stringify(l)}\n`;
-  return out;
+  let lines = 0;
+  for (const env of envelopes) {
+    const format = formats?.[env.logGroup];
+    const shared = `,"owner":${JSON.stringify(env.owner)},"logGroup":${JSON.stringify(env.logGroup)},"logStream":${JSON.stringify(env.logStream)},"id":`;
+    const policy = env.policyLevel ? `,"policyLevel":${JSON.stringify(env.policyLevel)}` : '';
+    for (const e of env.logEvents) {
+      out += `{"source":"aws.${sniffSource(e.message, format)}"${shared}${JSON.stringify(e.id)},"timestamp":${e.timestamp},"message":${JSON.stringify(e.message)}`;
+      if (e.extractedFields) out += `,"extractedFields":${JSON.stringify(e.extractedFields)}`;
+      out += `${policy}}\n`;
+      lines++;
+    }
+  }
+  const first = envelopes[0]!;
+  return { ndjson: out, lines, partitionKeys: partitionKeys(archiveLine(first, first.logEvents[0]!, formats)) };
 }
 
 /** Splits an envelope's events into CWL records whose archive output stays near the split target. */
@@ -147,7 +168,7 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
   // `{"records":[` + `]}` and a comma between entries.
   let used = '{"records":[]}'.length;
   const fits = (entry: FirehoseTransformationResultRecord): boolean => {
-    const size = JSON.stringify(entry).length + (records.length > 0 ? 1 : 0);
+    const size = entrySize(entry) + (records.length > 0 ? 1 : 0);
     if (used + size > max) return false;
     used += size;
     return true;
@@ -177,21 +198,21 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
       answer({ recordId: record.recordId, result: 'ProcessingFailed', data: record.data });
       continue;
     }
-    const lines = outcome.envelopes.flatMap((env) => env.logEvents.map((e) => archiveLine(env, e, options.vpcFlowFormats)));
+    const output = archiveOutput(outcome.envelopes, options.vpcFlowFormats);
     const ok: FirehoseTransformationResultRecord = {
       recordId: record.recordId,
       result: 'Ok',
-      data: Buffer.from(ndjson(lines), 'utf8').toString('base64'),
-      metadata: { partitionKeys: partitionKeys(lines[0]!) },
+      data: Buffer.from(output.ndjson, 'utf8').toString('base64'),
+      metadata: { partitionKeys: output.partitionKeys },
     };
     if (fits(ok)) {
       records.push(ok);
       stats.ok++;
-      stats.logEvents += lines.length;
+      stats.logEvents += output.lines;
       continue;
     }
-    const partitionKey = record.kinesisRecordMetadata?.partitionKey || lines[0]!.logStream || record.recordId;
-    const tooBigAlone = JSON.stringify(ok).length + '{"records":[]}'.length > max || data.length > 1_000_000;
+    const partitionKey = record.kinesisRecordMetadata?.partitionKey || outcome.envelopes[0]!.logStream || record.recordId;
+    const tooBigAlone = entrySize(ok) + '{"records":[]}'.length > max || data.length > 1_000_000;
     if (tooBigAlone) {
       stats.split++;
       for (const env of outcome.envelopes) {

@@ -100,7 +100,7 @@ describe('CloudWatch Logs simulator, read back from a real stream', () => {
           const detected = detectSource(event.message);
           expect(detected.source).toBe(spec!.source);
           if (detected.source === 'vpcflow') {
-            expect(detected.fields[1]).toBe(envelope.owner);
+            expect(detected.line.split(' ')[1]).toBe(envelope.owner);
           } else if (detected.source === 'cloudtrail') {
             expect(detected.record.recipientAccountId).toBe(envelope.owner);
           } else if (detected.source === 'guardduty') {

@@ -1,0 +1,19 @@
+// `npm run bench -- <transform|parse|all> [--json]`: throughput next to a baseline measured in the same run.
+import { report, type BenchResult } from './measure.ts';
+import { benchParse } from './parse.ts';
+import { benchTransform } from './transform.ts';
+
+const BENCHMARKS: Record<string, () => BenchResult[]> = {
+  transform: benchTransform,
+  parse: benchParse,
+};
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const names = args.filter((a) => !a.startsWith('--'));
+if (args.includes('--help') || names.some((n) => n !== 'all' && !(n in BENCHMARKS))) {
+  process.stderr.write(`usage: npm run bench -- [${Object.keys(BENCHMARKS).join('|')}|all] [--json]\n`);
+  process.exit(args.includes('--help') ? 0 : 2);
+}
+const chosen = names.length === 0 || names.includes('all') ? Object.keys(BENCHMARKS) : names;
+for (const name of chosen) report(BENCHMARKS[name]!(), json);

@@ -1,0 +1,146 @@
+import { gunzipSync } from 'node:zlib';
+import { z } from 'zod';
+import {
+  CwlEnvelopeSchema,
+  DEFAULT_INDEX_PREFIX,
+  parseEventAs,
+  parseVpcFlowFormat,
+  isVpcFlowHeader,
+  toDocuments,
+  type CwlEnvelope,
+  type IndexableDocument,
+} from '../processors/index.ts';
+
+export const ParseOptionsSchema = z.object({
+  source: z.enum(['auto', 'vpcflow', 'cloudtrail', 'guardduty']),
+  vpcFormat: z.string().optional(),
+  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id'),
+  logGroup: z.string().min(1),
+  logStream: z.string().min(1),
+  indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
+  envelope: z.boolean(),
+});
+export type ParseOptions = z.infer<typeof ParseOptionsSchema>;
+
+export const PARSE_DEFAULTS: ParseOptions = {
+  source: 'auto',
+  account: '000000000000',
+  logGroup: 'centralog-parse',
+  logStream: 'stdin',
+  indexPrefix: DEFAULT_INDEX_PREFIX,
+  envelope: false,
+};
+
+export interface ParseIO {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+function printable(doc: IndexableDocument): string {
+  return JSON.stringify({ _index: doc.index, _id: doc.id, ...doc.body });
+}
+
+/** Splits text holding one or more JSON values (one per line, pretty-printed or concatenated). */
+export function splitJsonValues(text: string): Array<{ text: string; line: number }> {
+  const values: Array<{ text: string; line: number }> = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  let line = 1;
+  let startLine = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (depth === 0) {
+        start = i;
+        startLine = line;
+      }
+      depth++;
+    } else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0 && start >= 0) {
+        values.push({ text: text.slice(start, i + 1), line: startLine });
+        start = -1;
+      }
+    } else if (depth === 0 && !/\s/.test(c ?? '')) {
+      throw new Error(`line ${line}: unexpected '${c}' outside a JSON envelope`);
+    }
+  }
+  if (depth !== 0) throw new Error(`line ${startLine}: envelope is not complete JSON (truncated?)`);
+  return values;
+}
+
+/**
+ * `centralog parse`: raw log events (one per line) or whole CWL envelopes in, one ECS
+ * document per event out, in input order, with `_index` and `_id`. Returns the number of
+ * errors (each already written to stderr).
+ */
+export function runParse(input: Buffer, options: ParseOptions, io: ParseIO): number {
+  let errors = 0;
+  const vpcFormat = options.vpcFormat ? parseVpcFlowFormat(options.vpcFormat) : undefined;
+  if (options.envelope) {
+    const text = (input[0] === 0x1f && input[1] === 0x8b ? gunzipSync(input) : input).toString('utf8');
+    for (const value of splitJsonValues(text)) {
+      let envelope: CwlEnvelope;
+      try {
+        const parsed = CwlEnvelopeSchema.safeParse(JSON.parse(value.text));
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          throw new Error(`not a CloudWatch Logs envelope: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+        }
+        envelope = parsed.data;
+      } catch (err) {
+        errors++;
+        io.err(`envelope at line ${value.line}: ${(err as Error).message}`);
+        continue;
+      }
+      if (envelope.messageType === 'CONTROL_MESSAGE') {
+        io.err(`envelope at line ${value.line}: CONTROL_MESSAGE (no documents)`);
+        continue;
+      }
+      const vpcFlowFormats = vpcFormat ? { [envelope.logGroup]: vpcFormat } : undefined;
+      for (const doc of toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats })) {
+        io.out(printable(doc));
+      }
+    }
+    return errors;
+  }
+
+  const envelope = { owner: options.account, logGroup: options.logGroup, logStream: options.logStream };
+  let format = vpcFormat;
+  const now = Date.now();
+  const lines = input.toString('utf8').split('\n');
+  lines.forEach((raw, i) => {
+    const message = raw.replace(/\r$/, '');
+    if (message.trim() === '') return;
+    const lineNo = i + 1;
+    if (options.source !== 'cloudtrail' && options.source !== 'guardduty' && isVpcFlowHeader(message)) {
+      format = parseVpcFlowFormat(message);
+      io.err(`line ${lineNo}: VPC flow log header, ${format.length} fields: used for the lines after it`);
+      return;
+    }
+    // The line number stands in for the CloudWatch Logs event id.
+    const event = { id: String(lineNo), timestamp: now, message };
+    const result = parseEventAs(options.source, envelope, event, { indexPrefix: options.indexPrefix }, format);
+    if ('error' in result) {
+      errors++;
+      io.err(`line ${lineNo}: ${result.error}`);
+      return;
+    }
+    const body = result.document.body;
+    if (result.document.source === 'cloudwatch_logs' && (body.tags as string[] | undefined)?.includes('parse_failure')) {
+      io.err(`line ${lineNo}: indexed as generic aws.cloudwatch_logs: ${(body.error as { message?: string }).message}`);
+    }
+    io.out(printable(result.document));
+  });
+  return errors;
+}
