@@ -36,6 +36,11 @@ const CLOUDTRAIL_DETAIL_TYPES = new Set([
   'AWS Insight via CloudTrail',
 ]);
 
+/** Flow lines are single-space separated; the regex split is only needed for other whitespace. */
+function splitFields(line: string): string[] {
+  return line.includes('  ') || line.includes('\t') ? line.split(/\s+/) : line.split(' ');
+}
+
 /**
  * Detects an event's source from its payload, never from a log group name. A VPC flow
  * line is recognised in its log group's configured format, else in the default v2 format.
@@ -63,7 +68,7 @@ export function detectSource(message: string, vpcFlowFormat?: string[]): Detecte
     if (isBareFinding(json)) return { source: 'guardduty', finding: json };
     return { source: 'cloudwatch_logs', json };
   }
-  const fields = trimmed.split(/\s+/);
+  const fields = splitFields(trimmed);
   if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return { source: 'vpcflow', line: trimmed, format: vpcFlowFormat };
   if (looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT)) return { source: 'vpcflow', line: trimmed, format: DEFAULT_VPC_FLOW_FORMAT };
   return { source: 'cloudwatch_logs' };
@@ -82,7 +87,7 @@ export function sniffSource(message: string, vpcFlowFormat?: string[]): SourceTy
     if (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"')) return 'guardduty';
     return 'cloudwatch_logs';
   }
-  const fields = message.trim().split(/\s+/);
+  const fields = splitFields(message.trim());
   if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return 'vpcflow';
   return looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT) ? 'vpcflow' : 'cloudwatch_logs';
 }
