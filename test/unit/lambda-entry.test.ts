@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeCwlRecord, type FirehoseTransformationEvent } from '../../processors/index.ts';
+
+function event(): FirehoseTransformationEvent {
+  const data = encodeCwlRecord({
+    messageType: 'DATA_MESSAGE',
+    owner: '123456789012',
+    logGroup: '/aws/vpc/flowlogs',
+    logStream: 'eni-0123456789abcdef0-all',
+    subscriptionFilters: ['central'],
+    logEvents: [
+      {
+        id: '3'.repeat(56),
+        timestamp: 1_700_000_000_000,
+        message: '2 123456789012 eni-0123456789abcdef0 10.0.0.1 10.0.0.2 443 49152 6 10 840 1699999940 1700000000 ACCEPT OK',
+      },
+    ],
+  });
+  const control = encodeCwlRecord({
+    messageType: 'CONTROL_MESSAGE',
+    owner: 'CloudwatchLogs',
+    logGroup: '',
+    logStream: '',
+    subscriptionFilters: [],
+    logEvents: [{ id: '', timestamp: 1_700_000_000_000, message: 'CWL CONTROL MESSAGE: Checking health of destination Kinesis stream.' }],
+  });
+  return {
+    invocationId: 'invocation-1',
+    deliveryStreamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/archive',
+    sourceKinesisStreamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/central',
+    region: 'us-east-1',
+    records: [data, control].map((d, i) => ({ recordId: `r${i}`, approximateArrivalTimestamp: 1_700_000_000_000, data: d.toString('base64') })),
+  };
+}
+
+describe('deployed Firehose transform Lambda entry', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('answers the event and publishes EMF metrics for what it did', async () => {
+    vi.stubEnv('POWERTOOLS_DEV', 'false');
+    const lines: string[] = [];
+    const capture = (...args: unknown[]) => lines.push(args.map(String).join(' '));
+    vi.spyOn(console, 'log').mockImplementation(capture);
+    vi.spyOn(console, 'info').mockImplementation(capture);
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const { handler } = await import('../../infra/lambda/firehose-transform.ts');
+    const response = await handler(event());
+    vi.restoreAllMocks();
+
+    expect(response.records.map((r) => [r.recordId, r.result])).toEqual([
+      ['r0', 'Ok'],
+      ['r1', 'Dropped'],
+    ]);
+    const emf = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.length).toBeGreaterThan(0);
+    const metrics = emf[0]!;
+    expect(metrics.RecordsOk).toBe(1);
+    expect(metrics.ControlMessagesDropped).toBe(1);
+    expect(metrics.LogEventsArchived).toBe(1);
+    const aws = metrics._aws as { CloudWatchMetrics: Array<{ Namespace: string }> };
+    expect(aws.CloudWatchMetrics[0]!.Namespace).toBe('centralog');
+  });
+});
