@@ -47,9 +47,16 @@ const GZIP_MAGIC_0 = 0x1f;
 const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 const GZIP_MAGIC_1 = 0x8b;
 
+/** base64 text of a gzip ("H4sI") or zlib ("eJ", "eN", "eA") payload, as Lambda awslogs events carry it. */
+function isBase64Payload(buf: Buffer): boolean {
+  const head = buf.subarray(0, 4).toString('latin1');
+  return head === 'H4sI' || head.startsWith('eJ') || head.startsWith('eN') || head.startsWith('eA');
+}
+
 function inflate(data: Uint8Array): Buffer {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.length === 0) throw new DecodeError('empty', 'record has no data');
+  if (isBase64Payload(buf)) buf = Buffer.from(buf.toString('latin1').trim(), 'base64');
   try {
     const limits = { maxOutputLength: MAX_INFLATED_BYTES };
     if (buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1) return gunzipSync(buf, limits);

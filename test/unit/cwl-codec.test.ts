@@ -297,3 +297,26 @@ describe('decodeCwlRecord under random and mutated input', () => {
     expect(seen.data).toBeGreaterThan(0);
   });
 });
+
+describe('decodeCwlRecord: base64 payloads', () => {
+  it('decodes the base64 text of a zlib payload, as a Lambda awslogs event carries it, keeping policyLevel', () => {
+    const event = JSON.parse(fixture('powertools-py_cloudWatchLogEventWithPolicyLevel.json').toString('utf8')) as { awslogs: { data: string } };
+    const decoded = decodeCwlRecord(Buffer.from(event.awslogs.data, 'latin1'));
+    expect(decoded.kind).toBe('data');
+    if (decoded.kind !== 'data') return;
+    expect(decoded.envelope.policyLevel).toBe('ACCOUNT_LEVEL_POLICY');
+    expect(decoded.envelope.logEvents.length).toBeGreaterThan(0);
+  });
+
+  it('decodes the base64 text of a gzip payload the same as its bytes', () => {
+    const bytes = encodeCwlRecord({
+      messageType: 'DATA_MESSAGE',
+      owner: '123456789012',
+      logGroup: 'g',
+      logStream: 's',
+      subscriptionFilters: [],
+      logEvents: [{ id: '1', timestamp: 1, message: 'm' }],
+    });
+    expect(decodeCwlRecord(Buffer.from(bytes.toString('base64'), 'latin1'))).toEqual(decodeCwlRecord(bytes));
+  });
+});
