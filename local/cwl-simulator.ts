@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { putRecordsWithRetry } from '../consumers/index.ts';
-import { encodeCwlRecord, type CwlEnvelope, type CwlLogEvent } from '../processors/index.ts';
+import { chunkBySize, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent } from '../processors/index.ts';
 
 const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), 'simulator', 'samples');
 
@@ -232,21 +232,9 @@ export class CloudWatchLogsSimulator {
   }
 
   /** CloudWatch Logs keeps each delivered batch under about 1 MB of JSON. */
-  private *splitBySize(events: CwlLogEvent[]): Generator<CwlLogEvent[]> {
-    let part: CwlLogEvent[] = [];
-    let bytes = 0;
-    for (const e of events) {
-      // The message as it appears in the envelope's JSON, escapes included.
-      const size = JSON.stringify(e.message).length + 100;
-      if (part.length > 0 && bytes + size > MAX_RAW_BATCH_BYTES) {
-        yield part;
-        part = [];
-        bytes = 0;
-      }
-      part.push(e);
-      bytes += size;
-    }
-    if (part.length > 0) yield part;
+  private splitBySize(events: CwlLogEvent[]): Generator<CwlLogEvent[]> {
+    // The message as it appears in the envelope's JSON, escapes included.
+    return chunkBySize(events, (e) => JSON.stringify(e.message).length + 100, MAX_RAW_BATCH_BYTES);
   }
 
   private async put(entries: PutRecordsRequestEntry[]): Promise<void> {

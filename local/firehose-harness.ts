@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kinesisReingest, listShards, ShardReader } from '../consumers/index.ts';
 import {
   createFirehoseTransformHandler,
+  utcHourPath,
+  utcParts,
   type ArchivePartitionKeys,
   type FirehoseTransformationEvent,
   type FirehoseTransformationRecord,
@@ -45,12 +47,9 @@ export interface FirehoseHarnessCounters {
   objectsWritten: number;
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
 function timestampName(d: Date): string {
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}-${pad2(d.getUTCHours())}-${pad2(d.getUTCMinutes())}-${pad2(d.getUTCSeconds())}`;
+  const p = utcParts(d);
+  return `${p.year}-${p.month}-${p.day}-${p.hour}-${p.minute}-${p.second}`;
 }
 
 /** The S3 prefix dynamic partitioning builds from `!{partitionKeyFromLambda:...}` keys. */
@@ -229,7 +228,7 @@ export class FirehoseHarness {
       this.counters.linesBySource[source] = (this.counters.linesBySource[source] ?? 0) + lines;
     }
     if (failures.length > 0) {
-      const hour = `${now.getUTCFullYear()}/${pad2(now.getUTCMonth() + 1)}/${pad2(now.getUTCDate())}/${pad2(now.getUTCHours())}`;
+      const hour = utcHourPath(now);
       await this.putObject(
         `processing-failed/${hour}/${this.opts.deliveryStreamName}-${version}-${timestampName(now)}-${randomUUID()}`,
         failures.join(''),

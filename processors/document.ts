@@ -6,6 +6,7 @@ import { parseGuardDutyFinding } from './parsers/guardduty.ts';
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
 import { DEFAULT_VPC_FLOW_FORMAT, isVpcFlowHeader, parseVpcFlowFormat, parseVpcFlowLine } from './parsers/vpcflow.ts';
 import { detectSource, type SourceType, type VpcFlowFormats } from './source.ts';
+import { utcParts } from './utc.ts';
 
 export const DEFAULT_INDEX_PREFIX = 'centralog';
 export const ECS_VERSION = '8.11.0';
@@ -44,14 +45,10 @@ export function guardDutyDocumentId(findingId: string, updatedAt: string): strin
   return hashId(['guardduty', findingId, updatedAt]);
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
 /** `<prefix>-aws.<source>-YYYY.MM.DD`, from the event's own time in UTC. */
 export function indexName(prefix: string, source: SourceType, eventTime: Date): string {
-  const day = `${eventTime.getUTCFullYear()}.${pad2(eventTime.getUTCMonth() + 1)}.${pad2(eventTime.getUTCDate())}`;
-  return `${prefix}-aws.${source}-${day}`;
+  const { year, month, day } = utcParts(eventTime);
+  return `${prefix}-aws.${source}-${year}.${month}.${day}`;
 }
 
 function validTime(d: Date | undefined): d is Date {

@@ -10,7 +10,9 @@ export {
   type DecodedRecord,
   type DecodeFailureReason,
 } from './cwl-codec.ts';
+export { chunkBySize } from './chunk.ts';
 export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
+export { pad2, utcHourPath, utcParts, type UtcParts } from './utc.ts';
 export { SOURCE_TYPES, detectSource, sniffSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
 export {
   DEFAULT_INDEX_PREFIX,

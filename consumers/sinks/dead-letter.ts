@@ -1,6 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { utcHourPath } from '../../processors/index.ts';
 
 /** Why and where a record or document left the pipeline without being indexed. */
 export interface DeadLetter {
@@ -19,10 +20,6 @@ export interface DeadLetter {
   at: string;
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
 /** Writes dead letters as gzip NDJSON objects, replayable later: one object per batch. */
 export class DeadLetterSink {
   written = 0;
@@ -38,7 +35,7 @@ export class DeadLetterSink {
     const now = new Date();
     const first = letters[0]!;
     const key =
-      `${this.prefix}${now.getUTCFullYear()}/${pad2(now.getUTCMonth() + 1)}/${pad2(now.getUTCDate())}/${pad2(now.getUTCHours())}/` +
+      `${this.prefix}${utcHourPath(now)}/` +
       `${first.shardId}-${first.sequenceNumber}-${randomUUID()}.ndjson.gz`;
     const body = gzipSync(letters.map((l) => JSON.stringify(l)).join('\n') + '\n');
     await this.s3.send(

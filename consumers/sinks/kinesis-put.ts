@@ -1,5 +1,6 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { chunkBySize } from '../../processors/index.ts';
 
 // PutRecords limits: 500 records and 5 MiB (data plus partition keys) per call.
 export const PUT_RECORDS_MAX_ENTRIES = 500;
@@ -17,20 +18,9 @@ export class PutRecordsFailedError extends Error {
 }
 
 /** Splits entries into PutRecords calls within the per-call limits. */
-export function* putRecordsBatches(entries: PutRecordsRequestEntry[]): Generator<PutRecordsRequestEntry[]> {
-  let batch: PutRecordsRequestEntry[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    const size = (e.Data?.byteLength ?? 0) + Buffer.byteLength(e.PartitionKey ?? '');
-    if (batch.length > 0 && (batch.length >= PUT_RECORDS_MAX_ENTRIES || bytes + size > PUT_RECORDS_MAX_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(e);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
+export function putRecordsBatches(entries: PutRecordsRequestEntry[]): Generator<PutRecordsRequestEntry[]> {
+  const size = (e: PutRecordsRequestEntry) => (e.Data?.byteLength ?? 0) + Buffer.byteLength(e.PartitionKey ?? '');
+  return chunkBySize(entries, size, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_ENTRIES);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IndexableDocument } from '../../processors/index.ts';
+import { chunkBySize, type IndexableDocument } from '../../processors/index.ts';
 
 export interface BulkSinkOptions {
   /** Bytes of NDJSON per _bulk request; OpenSearch does best at 5-15 MiB, some domains reject > 10 MiB. */
@@ -88,23 +88,13 @@ export class BulkSink {
 
   /** Serialises documents into request bodies no larger than maxRequestBytes. */
   private *chunks(documents: IndexableDocument[]): Generator<{ docs: IndexableDocument[]; body: string }> {
-    let docs: IndexableDocument[] = [];
-    let lines: string[] = [];
-    let bytes = 0;
-    for (const doc of documents) {
-      const pair = `${JSON.stringify({ create: { _index: doc.index, _id: doc.id } })}\n${JSON.stringify(doc.body)}\n`;
-      const size = Buffer.byteLength(pair);
-      if (docs.length > 0 && bytes + size > this.opts.maxRequestBytes) {
-        yield { docs, body: lines.join('') };
-        docs = [];
-        lines = [];
-        bytes = 0;
-      }
-      docs.push(doc);
-      lines.push(pair);
-      bytes += size;
+    const pairs = documents.map((doc) => ({
+      doc,
+      ndjson: `${JSON.stringify({ create: { _index: doc.index, _id: doc.id } })}\n${JSON.stringify(doc.body)}\n`,
+    }));
+    for (const chunk of chunkBySize(pairs, (p) => Buffer.byteLength(p.ndjson), this.opts.maxRequestBytes)) {
+      yield { docs: chunk.map((p) => p.doc), body: chunk.map((p) => p.ndjson).join('') };
     }
-    if (docs.length > 0) yield { docs, body: lines.join('') };
   }
 
   /** Sends one request; returns the documents to retry. */

@@ -1,6 +1,8 @@
 import { decodeCwlRecord, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent, type DecodeError } from '../cwl-codec.ts';
 import { deaggregate } from '../kpl.ts';
+import { chunkBySize } from '../chunk.ts';
 import { sniffSource, type VpcFlowFormats } from '../source.ts';
+import { utcParts } from '../utc.ts';
 import type {
   ArchiveLine,
   ArchivePartitionKeys,
@@ -60,21 +62,10 @@ export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?:
   return line;
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
 /** A record is one log stream's batch, so it lands in one partition: its first event's source and hour. */
 function partitionKeys(first: ArchiveLine): ArchivePartitionKeys {
-  const t = new Date(first.timestamp);
-  return {
-    source: first.source,
-    account: first.owner,
-    year: String(t.getUTCFullYear()),
-    month: pad2(t.getUTCMonth() + 1),
-    day: pad2(t.getUTCDate()),
-    hour: pad2(t.getUTCHours()),
-  };
+  const { year, month, day, hour } = utcParts(new Date(first.timestamp));
+  return { source: first.source, account: first.owner, year, month, day, hour };
 }
 
 type RecordOutcome =
@@ -125,21 +116,10 @@ function archiveOutput(envelopes: CwlEnvelope[], formats?: VpcFlowFormats): { nd
 
 /** Splits an envelope's events into CWL records whose archive output stays near the split target. */
 function splitEnvelope(envelope: CwlEnvelope, formats?: VpcFlowFormats): Buffer[] {
-  const pieces: Buffer[] = [];
-  let chunk: CwlLogEvent[] = [];
-  let bytes = 0;
-  for (const event of envelope.logEvents) {
-    const size = Buffer.byteLength(JSON.stringify(archiveLine(envelope, event, formats))) + 1;
-    if (chunk.length > 0 && bytes + size > SPLIT_TARGET_OUTPUT_BYTES) {
-      pieces.push(encodeCwlRecord({ ...envelope, logEvents: chunk }));
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(event);
-    bytes += size;
-  }
-  if (chunk.length > 0) pieces.push(encodeCwlRecord({ ...envelope, logEvents: chunk }));
-  return pieces;
+  const lineBytes = (event: CwlLogEvent) => Buffer.byteLength(JSON.stringify(archiveLine(envelope, event, formats))) + 1;
+  return [...chunkBySize(envelope.logEvents, lineBytes, SPLIT_TARGET_OUTPUT_BYTES)].map((logEvents) =>
+    encodeCwlRecord({ ...envelope, logEvents }),
+  );
 }
 
 /**

@@ -11,6 +11,7 @@
  * Parsing is compiled once per format (`compileVpcFlowFormat`, cached) so that a line costs
  * one split, one cheap check per value and one object build.
  */
+import { pad2 } from '../utc.ts';
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './types.ts';
 
 /** How a field's value is checked and typed. */
@@ -336,10 +337,6 @@ const IANA_NUMBER_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) =
 
 // ---------------------------------------------------------------------------------------
 // Time
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
 
 /**
  * `YYYY-MM-DDTHH:MM:SS.000Z` of whole Unix seconds in 0..MAX_TIME_S: the same text as
