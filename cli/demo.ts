@@ -7,12 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import {
   BulkSink,
-  CheckpointStore,
   createDynamoDbClient,
   createKinesisClient,
   createOpenSearchClient,
   createS3Client,
   DeadLetterSink,
+  LatencySample,
+  LeaseTable,
+  sumCounters,
   Worker,
 } from '../consumers/index.ts';
 import { installIndexTemplates } from '../infra/opensearch/index.ts';
@@ -25,6 +27,7 @@ export const DemoOptionsSchema = z.object({
   rate: z.number().positive().max(100_000),
   accounts: z.number().int().min(1).max(1000),
   shards: z.number().int().min(1).max(64),
+  workers: z.number().int().min(1).max(16),
   indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
   drainTimeout: z.number().positive(),
   keep: z.boolean(),
@@ -37,6 +40,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
   rate: 200,
   accounts: 3,
   shards: 4,
+  workers: 2,
   indexPrefix: DEFAULT_INDEX_PREFIX,
   drainTimeout: 120,
   keep: false,
@@ -84,7 +88,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   const workDir = mkdtempSync(join(tmpdir(), 'centralog-demo-'));
   const runId = Date.now().toString(36);
   let stack: LocalStack | undefined;
-  let worker: Worker | undefined;
+  let workers: Worker[] = [];
   let harness: FirehoseHarness | undefined;
   try {
     io.err(`centralog demo: ${options.accounts} account(s), ${options.rate} events/s for ${options.duration} s, ${options.shards} shard(s)`);
@@ -107,16 +111,25 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
 
     const log = (level: string, message: string, fields?: Record<string, unknown>) =>
       io.err(JSON.stringify({ level, message, ...fields }));
-    worker = new Worker({
-      workerId: `demo-worker-${process.pid}`,
-      kinesis,
-      streamName,
-      checkpoints: new CheckpointStore(ddb, `centralog-leases-${runId}`),
-      bulk: new BulkSink(opensearch),
-      deadLetters: new DeadLetterSink(s3, deadLetterBucket),
-      indexPrefix: options.indexPrefix,
-      log,
-    });
+    // Workers share the shards through one lease table, as separate ECS tasks do.
+    const leases = new LeaseTable(ddb, `centralog-leases-${runId}`);
+    const lag = new LatencySample();
+    workers = Array.from(
+      { length: options.workers },
+      (_, i) =>
+        new Worker({
+          workerId: `demo-worker-${i + 1}`,
+          kinesis,
+          streamName,
+          leases,
+          bulk: new BulkSink(opensearch),
+          deadLetters: new DeadLetterSink(s3, deadLetterBucket),
+          indexPrefix: options.indexPrefix,
+          reader: { idleBackoffMs: 250 },
+          lag,
+          log,
+        }),
+    );
     harness = new FirehoseHarness({
       kinesis,
       s3,
@@ -126,28 +139,28 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       region: endpoints.region,
       log,
     });
-    await worker.start();
+    await Promise.all(workers.map((w) => w.start()));
     await harness.start();
 
     const simulator = new CloudWatchLogsSimulator({ kinesis, streamName, accounts: options.accounts, region: endpoints.region });
     const started = Date.now();
-    const w = worker;
+    const counters = () => sumCounters(workers.map((w) => w.counters));
     const h = harness;
     let lastPrinted = 0;
     const progress = (final = false) => {
       const secs = Math.round((Date.now() - started) / 1000);
       const parts = SIMULATED_SOURCES.map(
         (s) =>
-          `${s} ${fmt(simulator.producedBySource[s])}/${fmt(h.counters.linesBySource[`aws.${s}`] ?? 0)}/${fmt(w.counters.indexedBySource[s])}`,
+          `${s} ${fmt(simulator.producedBySource[s])}/${fmt(h.counters.linesBySource[`aws.${s}`] ?? 0)}/${fmt(counters().indexedBySource[s])}`,
       );
-      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  dead-lettered ${fmt(w.counters.deadLettered)}  (produced/archived/indexed)`;
+      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
       if (io.interactive) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
       else if (final || Date.now() - lastPrinted >= 5000) {
         lastPrinted = Date.now();
         io.err(line);
       }
     };
-    const failure = () => worker?.error ?? harness?.error;
+    const failure = () => harness?.error;
     const ticker = setInterval(() => progress(), 1000);
     try {
       await simulator.subscribe();
@@ -161,7 +174,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       const deadline = Date.now() + options.drainTimeout * 1000;
       while (
         Date.now() < deadline &&
-        (w.counters.eventsIn < simulator.produced || h.counters.linesArchived < simulator.produced)
+        (counters().eventsIn < simulator.produced || h.counters.linesArchived < simulator.produced)
       ) {
         io.signal?.throwIfAborted();
         const err = failure();
@@ -173,7 +186,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       progress(true);
     }
     const drainedAt = Date.now();
-    await worker.stop();
+    await Promise.all(workers.map((w) => w.stop()));
     await harness.stop();
     io.signal?.throwIfAborted();
 
@@ -201,15 +214,15 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const seconds = Math.max(0.001, (drainedAt - started) / 1000);
     const summary: DemoSummary = {
       produced: produced.length,
-      controlDropped: w.counters.controlDropped,
+      controlDropped: counters().controlDropped,
       archived,
       indexed,
       deadLettered: letters.length,
       duplicates,
       unaccounted,
       eventsPerSecond: Math.round((indexed / seconds) * 10) / 10,
-      lagP50Ms: Math.round(w.lag.percentile(50) ?? 0),
-      lagP99Ms: Math.round(w.lag.percentile(99) ?? 0),
+      lagP50Ms: Math.round(lag.percentile(50) ?? 0),
+      lagP99Ms: Math.round(lag.percentile(99) ?? 0),
     };
     const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0;
 
@@ -220,7 +233,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       ['indexed in OpenSearch', fmt(summary.indexed)],
       ['dead-lettered', fmt(summary.deadLettered)],
       ['duplicates in OpenSearch', fmt(summary.duplicates)],
-      ['duplicates avoided (409)', fmt(w.counters.duplicates)],
+      ['duplicates avoided (409)', fmt(counters().duplicates)],
       ['unaccounted', fmt(summary.unaccounted)],
       ['events/s (produce to indexed)', String(summary.eventsPerSecond)],
       ['lag p50 / p99 (event time to indexed)', `${fmt(summary.lagP50Ms)} ms / ${fmt(summary.lagP99Ms)} ms`],
@@ -250,7 +263,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     }
     return { summary, ok };
   } finally {
-    await worker?.stop().catch(() => undefined);
+    await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
     await harness?.stop().catch(() => undefined);
     await stack?.stop();
     rmSync(workDir, { recursive: true, force: true });

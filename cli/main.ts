@@ -60,6 +60,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--rate <events-per-second>', 'log events produced per second, all accounts together').argParser(number('--rate')).default(DEMO_DEFAULTS.rate))
     .addOption(new Option('--accounts <n>', 'member accounts to simulate').argParser(number('--accounts')).default(DEMO_DEFAULTS.accounts))
     .addOption(new Option('--shards <n>', 'shards of the central Kinesis stream').argParser(number('--shards')).default(DEMO_DEFAULTS.shards))
+    .addOption(new Option('--workers <n>', 'consumer workers sharing the shards through the lease table').argParser(number('--workers')).default(DEMO_DEFAULTS.workers))
     .addOption(new Option('--index-prefix <prefix>', 'OpenSearch index prefix').default(DEMO_DEFAULTS.indexPrefix))
     .addOption(new Option('--drain-timeout <seconds>', 'how long to wait for the pipeline to catch up after producing').argParser(number('--drain-timeout')).default(DEMO_DEFAULTS.drainTimeout))
     .option('--keep', 'leave the services up afterwards and print their URLs and example queries', false)

@@ -1,12 +1,16 @@
-// The KCL-style consumer: retrieval -> processors -> sinks -> checkpoint.
+// The KCL-style consumer: leases -> retrieval -> processors -> sinks -> checkpoint.
 export { createDynamoDbClient, createKinesisClient, createS3Client, type AwsEndpoints } from './aws-clients.ts';
 export { createOpenSearchClient } from './opensearch-client.ts';
-export { CheckpointStore, SHARD_END } from './checkpoint/checkpoint-store.ts';
-export { emptyCounters, LatencySample, type ConsumerCounters } from './metrics.ts';
+export { LeaseCoordinator, type HeldLease, type LeaseCoordinatorOptions, type LeaseEvent } from './leases/lease-coordinator.ts';
+export { LeaseObservations, planLeaseTaking, type LeasePlan, type LeasePlanInput } from './leases/lease-taker.ts';
+export { LeaseTable, SHARD_END, TRIM_HORIZON, type Lease } from './leases/lease-table.ts';
+export { parentsFinished, syncShardLeases, type ShardSyncResult } from './leases/shard-sync.ts';
+export { ConsumerMetrics, emptyCounters, LatencySample, sumCounters, type ConsumerCounters } from './metrics.ts';
 export { listShards } from './retrieval/list-shards.ts';
 export { ShardReader, type ShardBatch, type ShardReaderOptions, type StartPosition } from './retrieval/shard-reader.ts';
 export { prepareBatch, type PreparedBatch } from './scheduler/batch.ts';
-export { Worker, type WorkerOptions } from './scheduler/worker.ts';
+export { InFlightLimit } from './scheduler/in-flight-limit.ts';
+export { Worker, type LogFunction, type WorkerOptions } from './scheduler/worker.ts';
 export { DeadLetterSink, type DeadLetter } from './sinks/dead-letter.ts';
 export {
   PUT_RECORDS_MAX_BYTES,
@@ -17,4 +21,12 @@ export {
   type PutRecordsOptions,
 } from './sinks/kinesis-put.ts';
 export { kinesisReingest } from './sinks/kinesis-reingest.ts';
-export { BulkSink, BulkUnavailableError, type BulkOutcome, type BulkSinkOptions, type RejectedDocument } from './sinks/opensearch-bulk.ts';
+export {
+  BulkSink,
+  BulkUnavailableError,
+  bulkLines,
+  type BulkDocument,
+  type BulkOutcome,
+  type BulkSinkOptions,
+  type RejectedDocument,
+} from './sinks/opensearch-bulk.ts';

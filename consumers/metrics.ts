@@ -1,4 +1,5 @@
 import type { SourceType } from '../processors/index.ts';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Keeps a bounded uniform sample of values (reservoir sampling) for percentiles. */
 export class LatencySample {
@@ -55,4 +56,59 @@ export function emptyCounters(): ConsumerCounters {
     indexedBySource: { cloudtrail: 0, vpcflow: 0, guardduty: 0, cloudwatch_logs: 0 },
     checkpoints: 0,
   };
+}
+
+/** Several workers' counters added up. */
+export function sumCounters(all: ConsumerCounters[]): ConsumerCounters {
+  const total = emptyCounters();
+  for (const c of all) {
+    total.recordsIn += c.recordsIn;
+    total.controlDropped += c.controlDropped;
+    total.eventsIn += c.eventsIn;
+    total.created += c.created;
+    total.duplicates += c.duplicates;
+    total.deadLettered += c.deadLettered;
+    total.checkpoints += c.checkpoints;
+    for (const k of Object.keys(total.indexedBySource) as SourceType[]) total.indexedBySource[k] += c.indexedBySource[k];
+  }
+  return total;
+}
+
+/**
+ * The consumer's Prometheus metrics, one registry per worker so several workers in one
+ * process (the demo, tests) never mix their numbers.
+ */
+export class ConsumerMetrics {
+  readonly registry = new Registry();
+  readonly recordsIn = new Counter({ name: 'centralog_consumer_records_in_total', help: 'Kinesis records read', labelNames: ['shard'], registers: [this.registry] });
+  readonly eventsIn = new Counter({ name: 'centralog_consumer_events_in_total', help: 'Log events decoded into documents', registers: [this.registry] });
+  readonly indexed = new Counter({ name: 'centralog_consumer_documents_indexed_total', help: 'Documents created in OpenSearch, by source', labelNames: ['source'], registers: [this.registry] });
+  readonly duplicates = new Counter({ name: 'centralog_consumer_documents_duplicate_total', help: 'Documents already indexed (409 on create): retries and replays, not indexed twice', registers: [this.registry] });
+  readonly dropped = new Counter({ name: 'centralog_consumer_dropped_total', help: 'Records dropped on purpose, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly deadLettered = new Counter({ name: 'centralog_consumer_dead_lettered_total', help: 'Records or documents written to S3 dead letters, by stage', labelNames: ['stage'], registers: [this.registry] });
+  readonly checkpoints = new Counter({ name: 'centralog_consumer_checkpoints_total', help: 'Checkpoints written', registers: [this.registry] });
+  readonly bulkLatency = new Histogram({
+    name: 'centralog_consumer_bulk_request_duration_seconds',
+    help: 'OpenSearch _bulk request latency',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly leasesHeld = new Gauge({ name: 'centralog_consumer_leases_held', help: 'Shard leases this worker holds', registers: [this.registry] });
+  readonly leaseEvents = new Counter({ name: 'centralog_consumer_lease_events_total', help: 'Leases acquired (by how) and lost', labelNames: ['event'], registers: [this.registry] });
+  readonly millisBehindLatest = new Gauge({ name: 'centralog_consumer_shard_millis_behind_latest', help: 'MillisBehindLatest of the last GetRecords, per shard', labelNames: ['shard'], registers: [this.registry] });
+  readonly arrivalLag = new Gauge({
+    name: 'centralog_consumer_shard_arrival_lag_seconds',
+    help: 'Now minus ApproximateArrivalTimestamp of the last record read, per shard (0 when caught up)',
+    labelNames: ['shard'],
+    registers: [this.registry],
+  });
+  readonly inFlightBytes = new Gauge({ name: 'centralog_consumer_in_flight_bytes', help: 'Bytes of Kinesis record data held in memory', registers: [this.registry] });
+  readonly deliveryRetries = new Counter({ name: 'centralog_consumer_delivery_retries_total', help: 'Batches retried because OpenSearch or S3 could not take them', registers: [this.registry] });
+
+  /** Drops a shard's per-shard series once this worker stops reading it. */
+  forgetShard(shardId: string): void {
+    this.millisBehindLatest.remove(shardId);
+    this.arrivalLag.remove(shardId);
+  }
 }

@@ -26,7 +26,7 @@ export interface ShardReaderOptions {
   limit?: number;
   /** Kinesis allows 5 GetRecords calls per second per shard: at least 200 ms apart. */
   minCallIntervalMs?: number;
-  /** Wait before polling again after an empty response. */
+  /** Wait before polling again after an empty response; 0 leaves the waiting to the caller. */
   idleBackoffMs?: number;
   /** First and longest waits after a throttled call. */
   throttleBackoffMs?: number;
@@ -103,7 +103,7 @@ export class ShardReader {
         if (last?.SequenceNumber) this.lastSequenceNumber = last.SequenceNumber;
         const shardEnded = out.NextShardIterator === undefined || out.NextShardIterator === null;
         if (shardEnded) this.ended = true;
-        if (records.length === 0 && !shardEnded) await sleep(this.opts.idleBackoffMs, undefined, { signal });
+        if (records.length === 0 && !shardEnded && this.opts.idleBackoffMs > 0) await sleep(this.opts.idleBackoffMs, undefined, { signal });
         return { records, millisBehindLatest: out.MillisBehindLatest ?? 0, shardEnded };
       } catch (err) {
         if (err instanceof ExpiredIteratorException) {

@@ -1,21 +1,51 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
-import { deaggregate, decodeCwlRecord, toDocuments, type DecodeError, type DocumentOptions, type IndexableDocument } from '../../processors/index.ts';
+import { deaggregate, decodeCwlRecord, toDocuments, type DecodeError, type DocumentOptions } from '../../processors/index.ts';
 import type { DeadLetter } from '../sinks/dead-letter.ts';
+import { bulkLines, type BulkDocument } from '../sinks/opensearch-bulk.ts';
 
-/** A decoded batch: documents to index, records that could not be read, control messages. */
+/** A decoded slice of a GetRecords response: documents to index, records that could not be read, control messages. */
 export interface PreparedBatch {
-  documents: IndexableDocument[];
+  documents: BulkDocument[];
   /** Envelope and raw event of each document, kept for dead letters. */
-  origins: Map<IndexableDocument, Pick<DeadLetter, 'envelope' | 'event' | 'sequenceNumber'>>;
+  origins: Map<BulkDocument, Pick<DeadLetter, 'envelope' | 'event' | 'sequenceNumber'>>;
   deadLetters: DeadLetter[];
   controlDropped: number;
+  /** Kinesis records covered (from the start index given). */
+  records: number;
+  /** Sequence number of the last record covered: the checkpoint once the batch is delivered. */
+  lastSequenceNumber: string;
+  /** Bytes of bulk NDJSON the documents make. */
+  bytes: number;
 }
 
-/** Turns Kinesis records into documents; undecodable records become dead letters, never exceptions. */
-export function prepareBatch(records: _Record[], streamName: string, shardId: string, options: DocumentOptions): PreparedBatch {
-  const batch: PreparedBatch = { documents: [], origins: new Map(), deadLetters: [], controlDropped: 0 };
-  for (const record of records) {
+/**
+ * Turns Kinesis records into documents, starting at `from` and stopping after the record
+ * that brings the NDJSON past `maxBytes`, so one batch is about one bulk request and
+ * memory stays bounded whatever the size of the GetRecords response. Undecodable
+ * records become dead letters, never exceptions.
+ */
+export function prepareBatch(
+  records: _Record[],
+  streamName: string,
+  shardId: string,
+  options: DocumentOptions & { from?: number; maxBytes?: number },
+): PreparedBatch {
+  const from = options.from ?? 0;
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  const batch: PreparedBatch = {
+    documents: [],
+    origins: new Map(),
+    deadLetters: [],
+    controlDropped: 0,
+    records: 0,
+    lastSequenceNumber: '',
+    bytes: 0,
+  };
+  for (let r = from; r < records.length && batch.bytes < maxBytes; r++) {
+    const record = records[r]!;
+    batch.records++;
     const sequenceNumber = record.SequenceNumber ?? '';
+    batch.lastSequenceNumber = sequenceNumber;
     const data = record.Data ?? new Uint8Array();
     const deadLetter = (error: DecodeError): void => {
       batch.deadLetters.push({
@@ -48,7 +78,9 @@ export function prepareBatch(records: _Record[], streamName: string, shardId: st
       const source = { owner: envelope.owner, logGroup: envelope.logGroup, logStream: envelope.logStream };
       const docs = toDocuments(envelope, options);
       envelope.logEvents.forEach((event, i) => {
-        const doc = docs[i]!;
+        const doc: BulkDocument = docs[i]!;
+        doc.ndjson = bulkLines(doc);
+        batch.bytes += doc.ndjson.length;
         batch.documents.push(doc);
         batch.origins.set(doc, {
           envelope: source,

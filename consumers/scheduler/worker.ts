@@ -1,142 +1,326 @@
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
-import { SHARD_END } from '../checkpoint/checkpoint-store.ts';
-import { emptyCounters, LatencySample, type ConsumerCounters } from '../metrics.ts';
-import { listShards } from '../retrieval/list-shards.ts';
-import { ShardReader, type ShardReaderOptions } from '../retrieval/shard-reader.ts';
+import type { VpcFlowFormats } from '../../processors/index.ts';
+import { LeaseCoordinator, type HeldLease, type LeaseCoordinatorOptions, type LeaseEvent } from '../leases/lease-coordinator.ts';
+import { SHARD_END, TRIM_HORIZON, type Lease, type LeaseTable } from '../leases/lease-table.ts';
+import { parentsFinished, syncShardLeases } from '../leases/shard-sync.ts';
+import { ConsumerMetrics, emptyCounters, LatencySample, type ConsumerCounters } from '../metrics.ts';
+import { ShardReader, type ShardReaderOptions, type StartPosition } from '../retrieval/shard-reader.ts';
 import type { DeadLetter, DeadLetterSink } from '../sinks/dead-letter.ts';
 import type { BulkSink } from '../sinks/opensearch-bulk.ts';
-import type { VpcFlowFormats } from '../../processors/index.ts';
-import { prepareBatch } from './batch.ts';
+import { prepareBatch, type PreparedBatch } from './batch.ts';
+import { InFlightLimit } from './in-flight-limit.ts';
+
+export type LogFunction = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export interface WorkerOptions {
   workerId: string;
   kinesis: KinesisClient;
   streamName: string;
-  checkpoints: CheckpointStore;
+  leases: LeaseTable;
   bulk: BulkSink;
   deadLetters: DeadLetterSink;
   indexPrefix: string;
   /** Custom VPC flow formats by log group. */
   vpcFlowFormats?: VpcFlowFormats;
+  /** GetRecords limits; `idleBackoffMs` is the wait after an empty response (default 1000). */
   reader?: ShardReaderOptions;
-  /** Wait between attempts when a batch cannot be delivered (OpenSearch or S3 down). */
+  lease?: LeaseCoordinatorOptions;
+  /**
+   * Batches (one GetRecords response each, ≤ 10 MiB by the Kinesis limit) held at once
+   * across all shards; also the number of concurrent _bulk requests. Default 4.
+   */
+  maxInFlightBatches?: number;
+  /** NDJSON bytes per delivered batch (≈ one _bulk request); a checkpoint follows each. Default 5 MiB. */
+  batchBytes?: number;
+  /** First wait between attempts when a batch cannot be delivered (OpenSearch or S3 down). */
   retryDelayMs?: number;
-  /** How often to look for shards not yet being read. */
+  /** Periodic shard sync (KCL: 60 s); one also runs whenever a shard ends. */
   shardSyncIntervalMs?: number;
-  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** How often a child shard checks whether its parents have finished. */
+  parentPollMs?: number;
+  /** On shutdown, how long batches in flight get to finish before they are abandoned (unchecked-pointed, so re-read later). */
+  shutdownTimeoutMs?: number;
+  log?: LogFunction;
+  metrics?: ConsumerMetrics;
+  /** Where end-to-end lag (event time to indexed) is sampled; several workers may share one. */
+  lag?: LatencySample;
+}
+
+const DEFAULT_BATCH_BYTES = 5 * 1024 * 1024;
+
+function startPosition(checkpoint: string): StartPosition {
+  if (checkpoint === TRIM_HORIZON) return { type: 'TRIM_HORIZON' };
+  if (checkpoint === 'LATEST') return { type: 'LATEST' };
+  return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint };
+}
+
+function recordBytes(records: _Record[]): number {
+  let n = 0;
+  for (const r of records) n += r.Data?.byteLength ?? 0;
+  return n;
 }
 
 /**
- * Reads every shard of one stream: records -> documents -> OpenSearch (or dead letters)
- * -> checkpoint. A checkpoint moves only after every record before it is indexed or
- * dead-lettered; a batch that cannot be delivered is retried, never skipped.
- * Leases (several workers sharing shards) plug in where shards are chosen.
+ * One consumer worker: holds some of the stream's shard leases (shared with any number
+ * of workers through the lease table) and for each: records -> documents -> OpenSearch
+ * (or dead letters) -> checkpoint. A checkpoint moves only after every record before it
+ * is indexed or dead-lettered; a batch that cannot be delivered is retried, never
+ * skipped; a lost lease stops its shard at once, with no checkpoint.
  */
 export class Worker {
   readonly counters: ConsumerCounters = emptyCounters();
-  readonly lag = new LatencySample();
-  private readonly abort = new AbortController();
-  private readonly shardLoops = new Map<string, Promise<void>>();
+  readonly lag: LatencySample;
+  readonly metrics: ConsumerMetrics;
+  readonly coordinator: LeaseCoordinator;
+  /** Stop reading new batches (graceful shutdown). */
+  private readonly stopReading = new AbortController();
+  /** Abandon batches in flight (shutdown timeout). */
+  private readonly abandon = new AbortController();
+  private readonly limit: InFlightLimit;
+  private readonly shardLoops = new Set<Promise<void>>();
   private syncLoop: Promise<void> | undefined;
-  private failure: Error | undefined;
+  private wakeSync: (() => void) | undefined;
+  private started = false;
+  private lastShardSyncAt = 0;
 
-  constructor(private readonly opts: WorkerOptions) {}
+  constructor(private readonly opts: WorkerOptions) {
+    this.metrics = opts.metrics ?? new ConsumerMetrics();
+    this.lag = opts.lag ?? new LatencySample();
+    this.limit = new InFlightLimit(opts.maxInFlightBatches ?? 4);
+    this.coordinator = new LeaseCoordinator(
+      opts.leases,
+      opts.workerId,
+      (event) => this.onLeaseEvent(event),
+      (what, err) => this.log('warn', `${what} failed`, { error: String(err) }),
+      opts.lease,
+    );
+  }
 
-  /** The error that stopped the worker, if any. */
-  get error(): Error | undefined {
-    return this.failure;
+  get workerId(): string {
+    return this.opts.workerId;
+  }
+
+  /** Shards being processed now. */
+  get heldShards(): string[] {
+    return [...this.coordinator.held.keys()].sort();
+  }
+
+  /** Healthy while shard sync and lease renewal keep working. */
+  health(): { healthy: boolean; workerId: string; leasesHeld: number; lastShardSyncAgeMs: number | null } {
+    const age = this.lastShardSyncAt ? Date.now() - this.lastShardSyncAt : null;
+    const syncLimit = (this.opts.shardSyncIntervalMs ?? 60_000) * 3;
+    return {
+      healthy: this.started && !this.stopReading.signal.aborted && age !== null && age < syncLimit,
+      workerId: this.opts.workerId,
+      leasesHeld: this.coordinator.held.size,
+      lastShardSyncAgeMs: age,
+    };
   }
 
   async start(): Promise<void> {
-    await this.opts.checkpoints.ensureTable();
+    await this.opts.leases.ensureTable();
     await this.syncShards();
+    this.coordinator.start();
     this.syncLoop = this.runShardSync();
+    this.started = true;
+    this.log('info', 'worker started', { streamName: this.opts.streamName, leaseTable: this.opts.leases.tableName });
   }
 
-  /** Stops reading; batches in flight finish and checkpoint first. */
+  /**
+   * Graceful shutdown: takes no more leases, stops reading, lets batches in flight finish
+   * and checkpoint (up to shutdownTimeoutMs), then releases every lease so other workers
+   * take them at once.
+   */
   async stop(): Promise<void> {
-    this.abort.abort();
+    if (this.stopReading.signal.aborted) return;
+    this.coordinator.stopTaking();
+    this.stopReading.abort();
+    this.wakeSync?.();
     await this.syncLoop;
-    await Promise.all(this.shardLoops.values());
+    const timeout = setTimeout(() => this.abandon.abort(new Error('shutdown timeout')), this.opts.shutdownTimeoutMs ?? 20_000);
+    try {
+      while (this.shardLoops.size > 0) await Promise.all(this.shardLoops);
+    } finally {
+      clearTimeout(timeout);
+    }
+    const released: string[] = [];
+    for (const shardId of [...this.coordinator.held.keys()]) {
+      try {
+        if (await this.coordinator.release(shardId)) released.push(shardId);
+      } catch (err) {
+        this.log('warn', 'lease not released; it will expire instead', { shardId, error: String(err) });
+      }
+    }
+    await this.coordinator.stop();
+    this.metrics.leasesHeld.set(0);
+    this.log('info', 'worker stopped', { released });
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
     this.opts.log?.(level, message, { workerId: this.opts.workerId, ...fields });
   }
 
+  private onLeaseEvent(event: LeaseEvent): void {
+    const m = this.metrics;
+    m.leasesHeld.set(this.coordinator.held.size);
+    if (event.type === 'lost') {
+      m.leaseEvents.inc({ event: 'lost' });
+      m.forgetShard(event.leaseKey);
+      this.log('warn', 'lease lost; shard stopped without checkpoint', { shardId: event.leaseKey, reason: event.reason });
+      return;
+    }
+    m.leaseEvents.inc({ event: event.how });
+    this.log('info', 'lease acquired', { shardId: event.lease.leaseKey, how: event.how, from: event.from, checkpoint: event.lease.checkpoint });
+    const held = this.coordinator.held.get(event.lease.leaseKey)!;
+    const loop = this.processShard(held).finally(() => this.shardLoops.delete(loop));
+    this.shardLoops.add(loop);
+  }
+
   private async runShardSync(): Promise<void> {
-    const interval = this.opts.shardSyncIntervalMs ?? 10_000;
-    while (!this.abort.signal.aborted) {
+    const interval = this.opts.shardSyncIntervalMs ?? 60_000;
+    while (!this.stopReading.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, interval);
+        this.wakeSync = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (this.stopReading.signal.aborted) return;
       try {
-        await sleep(interval, undefined, { signal: this.abort.signal });
         await this.syncShards();
       } catch (err) {
-        if (this.abort.signal.aborted) return;
         this.log('warn', 'shard sync failed', { error: String(err) });
       }
     }
   }
 
   private async syncShards(): Promise<void> {
-    const shards = await listShards(this.opts.kinesis, this.opts.streamName);
-    for (const shard of shards) {
-      const shardId = shard.ShardId!;
-      if (this.shardLoops.has(shardId)) continue;
-      this.shardLoops.set(shardId, this.runShard(shardId));
+    const result = await syncShardLeases(this.opts.kinesis, this.opts.streamName, this.opts.leases);
+    this.lastShardSyncAt = Date.now();
+    if (result.created.length > 0 || result.cleaned.length > 0) {
+      this.log('info', 'shard sync', { shards: result.shards, created: result.created, cleaned: result.cleaned });
     }
   }
 
-  private async runShard(shardId: string): Promise<void> {
-    const signal = this.abort.signal;
-    try {
-      const checkpoint = await this.opts.checkpoints.get(shardId);
-      if (checkpoint === SHARD_END) return;
-      const reader = new ShardReader(
-        this.opts.kinesis,
-        this.opts.streamName,
-        shardId,
-        checkpoint ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint } : { type: 'TRIM_HORIZON' },
-        this.opts.reader,
-      );
-      while (!signal.aborted) {
-        let batch;
+  /** Waits until every parent shard is checkpointed at SHARD_END; false if stopped first. */
+  private async awaitParents(lease: Lease, signal: AbortSignal): Promise<boolean> {
+    let logged = false;
+    while (!signal.aborted) {
+      const parents = new Map<string, Lease | undefined>();
+      for (const p of lease.parentShardIds) parents.set(p, await this.opts.leases.get(p));
+      if (parentsFinished(lease, parents)) return true;
+      if (!logged) {
+        logged = true;
+        this.log('info', 'waiting for parent shards to finish', { shardId: lease.leaseKey, parentShardIds: lease.parentShardIds });
+      }
+      try {
+        await sleep(this.opts.parentPollMs ?? 1000, undefined, { signal });
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  private async processShard(held: HeldLease): Promise<void> {
+    const shardId = held.lease.leaseKey;
+    const lost = held.lost.signal;
+    const reading = AbortSignal.any([lost, this.stopReading.signal]);
+    const idleBackoffMs = this.opts.reader?.idleBackoffMs ?? 1000;
+    let failures = 0;
+    while (!reading.aborted) {
+      try {
+        if (!(await this.awaitParents(held.lease, reading))) return;
+        if (held.lease.checkpoint === SHARD_END) {
+          this.coordinator.forget(shardId);
+          return;
+        }
+        const reader = new ShardReader(this.opts.kinesis, this.opts.streamName, shardId, startPosition(held.lease.checkpoint), {
+          ...this.opts.reader,
+          idleBackoffMs: 0,
+        });
+        this.log('info', 'shard reading', { shardId, parentShardIds: held.lease.parentShardIds, checkpoint: held.lease.checkpoint, at: Date.now() });
+        for (;;) {
+          const ended = await this.readOnce(reader, held, reading);
+          failures = 0;
+          if (ended === 'stopped') return;
+          if (ended === 'shard-end') {
+            this.wakeSync?.();
+            return;
+          }
+          if (ended === 'idle') await sleep(idleBackoffMs, undefined, { signal: reading });
+        }
+      } catch (err) {
+        if (reading.aborted) return;
+        // Kinesis or DynamoDB unreachable: read again from the lease's checkpoint after a pause.
+        failures++;
+        const delay = Math.min((this.opts.retryDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5), 30_000);
+        this.log('error', 'shard processing failed; restarting from its checkpoint', { shardId, error: String(err), retryInMs: delay });
         try {
-          batch = await reader.next(signal);
-        } catch (err) {
-          if (signal.aborted) return;
-          throw err;
-        }
-        if (batch.records.length > 0) {
-          await this.deliver(shardId, batch.records);
-        }
-        if (batch.shardEnded) {
-          await this.opts.checkpoints.set(shardId, SHARD_END, this.opts.workerId);
-          this.log('info', 'shard finished', { shardId });
+          await sleep(delay, undefined, { signal: reading });
+        } catch {
           return;
         }
       }
-    } catch (err) {
-      this.failure = err as Error;
-      this.log('error', 'shard processing stopped', { shardId, error: String(err) });
-      this.abort.abort();
     }
   }
 
-  /** Delivers one batch completely, then checkpoints its last record. Retries until it can. */
-  private async deliver(shardId: string, records: Parameters<typeof prepareBatch>[0]): Promise<void> {
-    const c = this.counters;
-    const prepared = prepareBatch(records, this.opts.streamName, shardId, {
-      indexPrefix: this.opts.indexPrefix,
-      vpcFlowFormats: this.opts.vpcFlowFormats,
-    });
-    const lastSequence = records[records.length - 1]!.SequenceNumber!;
-    let indexedOnce = false;
+  /** One GetRecords response, delivered in slices with a checkpoint after each. */
+  private async readOnce(reader: ShardReader, held: HeldLease, reading: AbortSignal): Promise<'stopped' | 'idle' | 'more' | 'shard-end'> {
+    const shardId = held.lease.leaseKey;
+    await this.limit.acquire(reading);
+    let bytes = 0;
+    try {
+      const batch = await reader.next(reading);
+      const records = batch.records;
+      bytes = recordBytes(records);
+      this.metrics.inFlightBytes.inc(bytes);
+      this.metrics.millisBehindLatest.set({ shard: shardId }, batch.millisBehindLatest);
+      const newest = records.at(-1)?.ApproximateArrivalTimestamp;
+      this.metrics.arrivalLag.set({ shard: shardId }, newest ? Math.max(0, (Date.now() - newest.getTime()) / 1000) : 0);
+      for (let from = 0; from < records.length; ) {
+        const prepared = prepareBatch(records, this.opts.streamName, shardId, {
+          indexPrefix: this.opts.indexPrefix,
+          vpcFlowFormats: this.opts.vpcFlowFormats,
+          from,
+          maxBytes: this.opts.batchBytes ?? DEFAULT_BATCH_BYTES,
+        });
+        from += prepared.records;
+        if (!(await this.deliver(held, prepared))) return 'stopped';
+        // A graceful stop lets the slice in flight finish, then stops; the rest is re-read by the next owner.
+        if (this.stopReading.signal.aborted && from < records.length) return 'stopped';
+      }
+      if (batch.shardEnded) {
+        const at = Date.now();
+        if (!(await this.coordinator.checkpoint(shardId, SHARD_END))) return 'stopped';
+        this.coordinator.forget(shardId);
+        this.metrics.leasesHeld.set(this.coordinator.held.size);
+        this.metrics.forgetShard(shardId);
+        this.log('info', 'shard finished', { shardId, at });
+        return 'shard-end';
+      }
+      return records.length === 0 ? 'idle' : 'more';
+    } finally {
+      this.metrics.inFlightBytes.dec(bytes);
+      this.limit.release();
+    }
+  }
+
+  /**
+   * Delivers one batch completely, then checkpoints its last record; retries until it can.
+   * Returns false, without a checkpoint, when the lease is lost or the batch is abandoned.
+   */
+  private async deliver(held: HeldLease, prepared: PreparedBatch): Promise<boolean> {
+    const shardId = held.lease.leaseKey;
+    const signal = AbortSignal.any([held.lost.signal, this.abandon.signal]);
+    const created = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       try {
-        // Documents are resent whole on a retry: ids make the second copy a harmless 409.
-        const outcome = await this.opts.bulk.write(prepared.documents);
+        // A retry resends every document: ids make the copies indexed last time a harmless 409.
+        const outcome = await this.opts.bulk.write(prepared.documents, signal);
+        for (const d of outcome.created) created.add(d.id);
         const letters: DeadLetter[] = [...prepared.deadLetters];
         for (const r of outcome.rejected) {
           const origin = prepared.origins.get(r.document);
@@ -153,35 +337,63 @@ export class Worker {
             at: new Date().toISOString(),
           });
         }
+        signal.throwIfAborted();
         await this.opts.deadLetters.write(letters);
-        await this.opts.checkpoints.set(shardId, lastSequence, this.opts.workerId);
-        if (!indexedOnce) {
-          indexedOnce = true;
-          const now = Date.now();
-          c.recordsIn += records.length;
-          c.controlDropped += prepared.controlDropped;
-          c.eventsIn += prepared.documents.length;
-          c.created += outcome.created.length;
-          c.duplicates += outcome.duplicates.length;
-          c.deadLettered += letters.length;
-          for (const d of [...outcome.created, ...outcome.duplicates]) {
-            c.indexedBySource[d.source]++;
-            this.lag.add(now - d.eventTimestamp);
-          }
-        }
-        c.checkpoints++;
-        return;
+        if (!(await this.coordinator.checkpoint(shardId, prepared.lastSequenceNumber))) return false;
+        this.count(shardId, prepared, outcome, letters, created);
+        return true;
       } catch (err) {
-        if (this.abort.signal.aborted && attempt > 1) throw err;
-        const delay = Math.min((this.opts.retryDelayMs ?? 1000) * attempt, 30_000);
+        if (signal.aborted) return false;
+        this.metrics.deliveryRetries.inc();
+        const delay = Math.min((this.opts.retryDelayMs ?? 1000) * 2 ** Math.min(attempt - 1, 5), 30_000);
         this.log('warn', 'batch not delivered; retrying without moving the checkpoint', {
           shardId,
           attempt,
           error: String(err),
           retryInMs: delay,
         });
-        await sleep(delay);
+        try {
+          await sleep(delay, undefined, { signal });
+        } catch {
+          return false;
+        }
       }
     }
+  }
+
+  private count(
+    shardId: string,
+    prepared: PreparedBatch,
+    outcome: Awaited<ReturnType<BulkSink['write']>>,
+    letters: DeadLetter[],
+    created: Set<string>,
+  ): void {
+    const c = this.counters;
+    const m = this.metrics;
+    const now = Date.now();
+    const duplicates = prepared.documents.length - created.size - outcome.rejected.length;
+    c.recordsIn += prepared.records;
+    c.controlDropped += prepared.controlDropped;
+    c.eventsIn += prepared.documents.length;
+    c.created += created.size;
+    c.duplicates += duplicates;
+    c.deadLettered += letters.length;
+    c.checkpoints++;
+    m.recordsIn.inc({ shard: shardId }, prepared.records);
+    m.eventsIn.inc(prepared.documents.length);
+    m.duplicates.inc(duplicates);
+    if (prepared.controlDropped > 0) m.dropped.inc({ reason: 'control_message' }, prepared.controlDropped);
+    if (prepared.deadLetters.length > 0) m.deadLettered.inc({ stage: 'decode' }, prepared.deadLetters.length);
+    if (outcome.rejected.length > 0) m.deadLettered.inc({ stage: 'index' }, outcome.rejected.length);
+    m.checkpoints.inc();
+    const rejected = new Set(outcome.rejected.map((r) => r.document));
+    const createdBySource = new Map<string, number>();
+    for (const d of prepared.documents) {
+      if (rejected.has(d)) continue;
+      c.indexedBySource[d.source]++;
+      if (created.has(d.id)) createdBySource.set(d.source, (createdBySource.get(d.source) ?? 0) + 1);
+      this.lag.add(now - d.eventTimestamp);
+    }
+    for (const [source, n] of createdBySource) m.indexed.inc({ source }, n);
   }
 }

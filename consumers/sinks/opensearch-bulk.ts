@@ -9,6 +9,16 @@ export interface BulkSinkOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Called after every _bulk request with its duration, for the latency histogram. */
+  observeRequest?: (seconds: number, outcome: 'ok' | 'error') => void;
+}
+
+/** A document to index; `ndjson` is its action and source lines when already serialised. */
+export type BulkDocument = IndexableDocument & { ndjson?: string };
+
+/** The two NDJSON lines that create one document under its deterministic id. */
+export function bulkLines(doc: IndexableDocument): string {
+  return `${JSON.stringify({ create: { _index: doc.index, _id: doc.id } })}\n${JSON.stringify(doc.body)}\n`;
 }
 
 export interface RejectedDocument {
@@ -46,7 +56,7 @@ interface BulkItemResult {
  * replays never duplicate. Retries only the items that failed, never a whole batch.
  */
 export class BulkSink {
-  private readonly opts: Required<BulkSinkOptions>;
+  private readonly opts: Required<Omit<BulkSinkOptions, 'observeRequest'>> & Pick<BulkSinkOptions, 'observeRequest'>;
   requests = 0;
 
   constructor(
@@ -58,15 +68,21 @@ export class BulkSink {
       maxAttempts: options.maxAttempts ?? 6,
       baseDelayMs: options.baseDelayMs ?? 200,
       maxDelayMs: options.maxDelayMs ?? 10_000,
+      observeRequest: options.observeRequest,
     };
   }
 
-  async write(documents: IndexableDocument[]): Promise<BulkOutcome> {
+  /**
+   * Indexes every document or returns it as rejected; throws BulkUnavailableError when
+   * retries run out, or the signal's reason when aborted between requests.
+   */
+  async write(documents: BulkDocument[], signal?: AbortSignal): Promise<BulkOutcome> {
     const outcome: BulkOutcome = { created: [], duplicates: [], rejected: [] };
     let pending = documents;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const retry: IndexableDocument[] = [];
       for (const chunk of this.chunks(pending)) {
+        signal?.throwIfAborted();
         retry.push(...(await this.send(chunk, outcome)));
       }
       pending = retry;
@@ -76,7 +92,7 @@ export class BulkSink {
           `OpenSearch did not accept ${pending.length} document(s) after ${attempt} attempts`,
         );
       }
-      await sleep(this.backoff(attempt));
+      await sleep(this.backoff(attempt), undefined, { signal });
     }
     return outcome;
   }
@@ -87,25 +103,25 @@ export class BulkSink {
   }
 
   /** Serialises documents into request bodies no larger than maxRequestBytes. */
-  private *chunks(documents: IndexableDocument[]): Generator<{ docs: IndexableDocument[]; body: string }> {
-    const pairs = documents.map((doc) => ({
-      doc,
-      ndjson: `${JSON.stringify({ create: { _index: doc.index, _id: doc.id } })}\n${JSON.stringify(doc.body)}\n`,
-    }));
+  private *chunks(documents: BulkDocument[]): Generator<{ docs: BulkDocument[]; body: string }> {
+    const pairs = documents.map((doc) => ({ doc, ndjson: doc.ndjson ?? bulkLines(doc) }));
     for (const chunk of chunkBySize(pairs, (p) => Buffer.byteLength(p.ndjson), this.opts.maxRequestBytes)) {
       yield { docs: chunk.map((p) => p.doc), body: chunk.map((p) => p.ndjson).join('') };
     }
   }
 
   /** Sends one request; returns the documents to retry. */
-  private async send(chunk: { docs: IndexableDocument[]; body: string }, outcome: BulkOutcome): Promise<IndexableDocument[]> {
+  private async send(chunk: { docs: BulkDocument[]; body: string }, outcome: BulkOutcome): Promise<BulkDocument[]> {
     this.requests++;
     let items: Array<Record<string, BulkItemResult>>;
+    const started = performance.now();
     try {
       // A prebuilt NDJSON body: the client sends strings as they are.
       const res = await this.client.bulk({ body: chunk.body as unknown as Parameters<Client['bulk']>[0]['body'] });
       items = (res.body as unknown as { items: Array<Record<string, BulkItemResult>> }).items;
+      this.opts.observeRequest?.((performance.now() - started) / 1000, 'ok');
     } catch (err) {
+      this.opts.observeRequest?.((performance.now() - started) / 1000, 'error');
       const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
       // Connection errors, 429 and 5xx on the whole request: every item is retried.
       if (status === undefined || isRetryableStatus(status)) return chunk.docs;
@@ -118,7 +134,7 @@ export class BulkSink {
       }
       throw err;
     }
-    const retry: IndexableDocument[] = [];
+    const retry: BulkDocument[] = [];
     items.forEach((item, i) => {
       const doc = chunk.docs[i]!;
       const result = item.create ?? Object.values(item)[0]!;

@@ -3,10 +3,11 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BulkSink,
-  CheckpointStore,
   createOpenSearchClient,
   DeadLetterSink,
+  LeaseTable,
   listShards,
+  TRIM_HORIZON,
   Worker,
   type WorkerOptions,
 } from '../../consumers/index.ts';
@@ -39,12 +40,13 @@ describe('consumer worker on the real local stack', () => {
     const bucket = uniqueName('dead-letters');
     await createStream(stack.kinesis, streamName, shards);
     await createBucket(stack.s3, bucket);
-    const checkpoints = new CheckpointStore(stack.dynamodb, uniqueName('leases'));
+    const leases = new LeaseTable(stack.dynamodb, uniqueName('leases'));
+    const checkpoints = { get: async (shardId: string) => (await leases.get(shardId))?.checkpoint };
     const options = (overrides: Partial<WorkerOptions> = {}): WorkerOptions => ({
       workerId: uniqueName('worker'),
       kinesis: stack.kinesis,
       streamName,
-      checkpoints,
+      leases,
       bulk: new BulkSink(stack.opensearch),
       deadLetters: new DeadLetterSink(stack.s3, bucket),
       indexPrefix: prefix,
@@ -215,15 +217,16 @@ describe('consumer worker on the real local stack', () => {
       options({
         bulk: new BulkSink(createOpenSearchClient(`http://127.0.0.1:${deadPort}`), { maxAttempts: 2, baseDelayMs: 10 }),
         retryDelayMs: 100,
+        shutdownTimeoutMs: 300,
       }),
     );
     await down.start();
     await new Promise((r) => setTimeout(r, 1500));
     const [shard] = await listShards(stack.kinesis, streamName);
-    expect(await checkpoints.get(shard!.ShardId!)).toBeUndefined();
+    expect(await checkpoints.get(shard!.ShardId!)).toBe(TRIM_HORIZON);
     expect(down.counters.eventsIn).toBe(0);
     await down.stop();
-    expect(await checkpoints.get(shard!.ShardId!)).toBeUndefined();
+    expect(await checkpoints.get(shard!.ShardId!)).toBe(TRIM_HORIZON);
 
     const up = new Worker(options());
     await up.start();
