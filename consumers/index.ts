@@ -8,7 +8,7 @@ export { parentsFinished, syncShardLeases, type ShardSyncResult } from './leases
 export { ConsumerMetrics, emptyCounters, LatencySample, sumCounters, type ConsumerCounters } from './metrics.ts';
 export { listShards } from './retrieval/list-shards.ts';
 export { ShardReader, type ShardBatch, type ShardReaderOptions, type StartPosition } from './retrieval/shard-reader.ts';
-export { prepareBatch, type PreparedBatch } from './scheduler/batch.ts';
+export { MAX_EVENT_BYTES, prepareBatch, type PreparedBatch } from './scheduler/batch.ts';
 export { InFlightLimit } from './scheduler/in-flight-limit.ts';
 export { Worker, type LogFunction, type WorkerOptions } from './scheduler/worker.ts';
 export { DeadLetterSink, type DeadLetter } from './sinks/dead-letter.ts';

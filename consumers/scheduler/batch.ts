@@ -3,6 +3,12 @@ import { deaggregate, decodeCwlRecord, toDocuments, type DecodeError, type Docum
 import type { DeadLetter } from '../sinks/dead-letter.ts';
 import { bulkLines, type BulkDocument } from '../sinks/opensearch-bulk.ts';
 
+/**
+ * The CloudWatch Logs event limit (256 KiB) by default: anything larger did not come
+ * from a subscription as documented and is kept out of OpenSearch, in dead letters.
+ */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
 /** A decoded slice of a GetRecords response: documents to index, records that could not be read, control messages. */
 export interface PreparedBatch {
   documents: BulkDocument[];
@@ -28,9 +34,10 @@ export function prepareBatch(
   records: _Record[],
   streamName: string,
   shardId: string,
-  options: DocumentOptions & { from?: number; maxBytes?: number },
+  options: DocumentOptions & { from?: number; maxBytes?: number; maxEventBytes?: number },
 ): PreparedBatch {
   const from = options.from ?? 0;
+  const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   const batch: PreparedBatch = {
     documents: [],
@@ -78,6 +85,21 @@ export function prepareBatch(
       const source = { owner: envelope.owner, logGroup: envelope.logGroup, logStream: envelope.logStream };
       const docs = toDocuments(envelope, options);
       envelope.logEvents.forEach((event, i) => {
+        // UTF-8 is at most 3 bytes per UTF-16 unit: only long messages need measuring.
+        const size = event.message.length * 3 > maxEventBytes ? Buffer.byteLength(event.message) : 0;
+        if (size > maxEventBytes) {
+          batch.deadLetters.push({
+            reason: `oversized: message of ${size} bytes is over the ${maxEventBytes}-byte event limit`,
+            stage: 'size',
+            streamName,
+            shardId,
+            sequenceNumber,
+            envelope: source,
+            event: { id: event.id, timestamp: event.timestamp, message: event.message },
+            at: new Date().toISOString(),
+          });
+          return;
+        }
         const doc: BulkDocument = docs[i]!;
         doc.ndjson = bulkLines(doc);
         batch.bytes += doc.ndjson.length;

@@ -31,6 +31,8 @@ export interface WorkerOptions {
    * across all shards; also the number of concurrent _bulk requests. Default 4.
    */
   maxInFlightBatches?: number;
+  /** Events whose message is larger are dead-lettered, not indexed. Default 256 KiB (the CloudWatch Logs event limit). */
+  maxEventBytes?: number;
   /** NDJSON bytes per delivered batch (≈ one _bulk request); a checkpoint follows each. Default 5 MiB. */
   batchBytes?: number;
   /** First wait between attempts when a batch cannot be delivered (OpenSearch or S3 down). */
@@ -286,6 +288,7 @@ export class Worker {
           vpcFlowFormats: this.opts.vpcFlowFormats,
           from,
           maxBytes: this.opts.batchBytes ?? DEFAULT_BATCH_BYTES,
+          maxEventBytes: this.opts.maxEventBytes,
         });
         from += prepared.records;
         if (!(await this.deliver(held, prepared))) return 'stopped';
@@ -383,7 +386,7 @@ export class Worker {
     m.eventsIn.inc(prepared.documents.length);
     m.duplicates.inc(duplicates);
     if (prepared.controlDropped > 0) m.dropped.inc({ reason: 'control_message' }, prepared.controlDropped);
-    if (prepared.deadLetters.length > 0) m.deadLettered.inc({ stage: 'decode' }, prepared.deadLetters.length);
+    for (const l of prepared.deadLetters) m.deadLettered.inc({ stage: l.stage });
     if (outcome.rejected.length > 0) m.deadLettered.inc({ stage: 'index' }, outcome.rejected.length);
     m.checkpoints.inc();
     const rejected = new Set(outcome.rejected.map((r) => r.document));

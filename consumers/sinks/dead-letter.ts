@@ -6,8 +6,11 @@ import { utcHourPath } from '../../processors/index.ts';
 /** Why and where a record or document left the pipeline without being indexed. */
 export interface DeadLetter {
   reason: string;
-  /** 'decode': the Kinesis record could not be read; 'index': OpenSearch refused the document. */
-  stage: 'decode' | 'index';
+  /**
+   * 'decode': the Kinesis record could not be read; 'size': an event over the event size
+   * limit; 'index': OpenSearch refused the document.
+   */
+  stage: 'decode' | 'size' | 'index';
   streamName: string;
   shardId: string;
   sequenceNumber: string;
