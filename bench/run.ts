@@ -1,11 +1,14 @@
-// `npm run bench -- <transform|parse|all> [--json]`: throughput next to a baseline measured in the same run.
+// `npm run bench -- <transform|parse|consumer|all> [--json]`: throughput next to a baseline measured in the same run.
+import { benchConsumer } from './consumer.ts';
 import { report, type BenchResult } from './measure.ts';
 import { benchParse } from './parse.ts';
 import { benchTransform } from './transform.ts';
 
-const BENCHMARKS: Record<string, () => BenchResult[]> = {
+const BENCHMARKS: Record<string, () => BenchResult[] | Promise<BenchResult[]>> = {
   transform: benchTransform,
   parse: benchParse,
+  // Starts the local stack (OpenSearch included) and one consumer process: about a minute.
+  consumer: benchConsumer,
 };
 
 const args = process.argv.slice(2);
@@ -16,4 +19,4 @@ if (args.includes('--help') || names.some((n) => n !== 'all' && !(n in BENCHMARK
   process.exit(args.includes('--help') ? 0 : 2);
 }
 const chosen = names.length === 0 || names.includes('all') ? Object.keys(BENCHMARKS) : names;
-for (const name of chosen) report(BENCHMARKS[name]!(), json);
+for (const name of chosen) report(await BENCHMARKS[name]!(), json);

@@ -1,0 +1,178 @@
+import { CreateStreamCommand, waitUntilStreamExists, type _Record } from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { Client } from '@opensearch-project/opensearch';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  bulkLines,
+  createKinesisClient,
+  createOpenSearchClient,
+  createS3Client,
+  prepareBatch,
+  putRecordsWithRetry,
+  type AwsEndpoints,
+} from '../consumers/index.ts';
+import { installIndexTemplates } from '../infra/opensearch/index.ts';
+import { CloudWatchLogsSimulator, freePort, startLocalStack } from '../local/index.ts';
+import { chunkBySize } from '../processors/index.ts';
+import type { BenchResult } from './measure.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MiB = 1024 * 1024;
+const SHARDS = 4;
+/** The consumer's default batches in flight; the baseline gets the same concurrency. */
+const CONCURRENCY = 4;
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round((Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024) * 10) / 10;
+}
+
+/** The baseline: the same documents as prebuilt NDJSON, sent with plain _bulk calls, CONCURRENCY at a time. */
+async function plainBulk(client: Client, bodies: string[]): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const res = await client.bulk({ body: body as never });
+      if ((res.body as unknown as { errors: boolean }).errors) throw new Error('baseline bulk request had item errors');
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+}
+
+async function metricValue(statusUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${statusUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** Runs one `centralog consume` process over the pre-filled stream; returns its events/s and memory. */
+async function consumerRun(
+  endpoints: AwsEndpoints,
+  opensearchUrl: string,
+  streamName: string,
+  bucket: string,
+  prefix: string,
+  events: number,
+): Promise<{ eventsPerSecond: number; peakRssMiB: number; idleRssMiB: number }> {
+  const port = await freePort();
+  const statusUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      CENTRALOG_STREAM_NAME: streamName,
+      CENTRALOG_LEASE_TABLE: `${prefix}-leases`,
+      CENTRALOG_DEAD_LETTER_BUCKET: bucket,
+      CENTRALOG_OPENSEARCH_URL: opensearchUrl,
+      CENTRALOG_KINESIS_ENDPOINT: endpoints.kinesis,
+      CENTRALOG_DYNAMODB_ENDPOINT: endpoints.dynamodb,
+      CENTRALOG_S3_ENDPOINT: endpoints.s3,
+      CENTRALOG_REGION: endpoints.region,
+      CENTRALOG_INDEX_PREFIX: prefix,
+      CENTRALOG_INSTALL_TEMPLATES: 'false',
+      CENTRALOG_STATUS_PORT: String(port),
+      CENTRALOG_LOG_LEVEL: 'warn',
+      CENTRALOG_MAX_IN_FLIGHT_BATCHES: String(CONCURRENCY),
+    },
+  });
+  const exited = once(child, 'exit');
+  try {
+    // Healthy once the worker has started (lease table ready, shards synced).
+    const deadline = Date.now() + 60_000;
+    while (!(await fetch(`${statusUrl}/healthz`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error('the consumer did not start');
+      await sleep(20);
+    }
+    const idle = rssMiB(child.pid!);
+    const started = performance.now();
+    while ((await metricValue(statusUrl, 'centralog_consumer_events_in_total')) < events) {
+      if (child.exitCode !== null) throw new Error('the consumer exited');
+      await sleep(100);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const peak = peakRssMiB(child.pid!);
+    return { eventsPerSecond: events / seconds, peakRssMiB: peak, idleRssMiB: idle };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/**
+ * The consumer end to end: a pre-filled stream of mixed VPC flow, CloudTrail and GuardDuty
+ * events read by one `centralog consume` process into OpenSearch. Baseline: the same
+ * documents, already serialised, sent to the same node with plain _bulk calls at the same
+ * concurrency. Rounds alternate (A B A B) into fresh indices; medians are kept.
+ */
+export async function benchConsumer(): Promise<BenchResult[]> {
+  const events = Number(process.env.BENCH_CONSUMER_EVENTS ?? 60_000);
+  const rounds = Number(process.env.BENCH_CONSUMER_ROUNDS ?? 2);
+  const workDir = mkdtempSync(join(tmpdir(), 'centralog-bench-'));
+  const status = (m: string) => process.stderr.write(`${m}\n`);
+  const stack = await startLocalStack({ workDir, onStatus: status });
+  try {
+    const kinesis = createKinesisClient(stack.endpoints);
+    const s3 = createS3Client(stack.endpoints);
+    const opensearch = createOpenSearchClient(stack.opensearchUrl);
+    const bucket = 'bench-dead-letters';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const simulator = new CloudWatchLogsSimulator({ accounts: 3 });
+    const records = simulator.buildRecords(events);
+    const entries = records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data }));
+    const asKinesis: _Record[] = records.map((r, i) => ({ Data: r.data, PartitionKey: r.partitionKey, SequenceNumber: String(i) }));
+
+    const consumer: number[] = [];
+    const baseline: number[] = [];
+    let peak = 0;
+    let idle = 0;
+    for (let round = 0; round < rounds; round++) {
+      const basePrefix = `bench-base-${round}`;
+      await installIndexTemplates(opensearch, basePrefix);
+      const docs = prepareBatch(asKinesis, 'bench', 'shardId-000000000000', { indexPrefix: basePrefix }).documents;
+      const bodies = [...chunkBySize(docs.map((d) => d.ndjson ?? bulkLines(d)), (s) => Buffer.byteLength(s), 5 * MiB)].map((c) => c.join(''));
+      const t0 = performance.now();
+      await plainBulk(opensearch, bodies);
+      baseline.push(docs.length / ((performance.now() - t0) / 1000));
+
+      const prefix = `bench-consumer-${round}`;
+      const streamName = `${prefix}-stream`;
+      await installIndexTemplates(opensearch, prefix);
+      await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: SHARDS }));
+      await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30, minDelay: 1 }, { StreamName: streamName });
+      await putRecordsWithRetry(kinesis, streamName, entries);
+      const run = await consumerRun(stack.endpoints, stack.opensearchUrl, streamName, bucket, prefix, events);
+      consumer.push(run.eventsPerSecond);
+      peak = Math.max(peak, run.peakRssMiB);
+      idle = Math.max(idle, run.idleRssMiB);
+      status(
+        `round ${round + 1}/${rounds}: consumer ${Math.round(run.eventsPerSecond)} events/s (peak RSS ${run.peakRssMiB} MiB), plain _bulk ${Math.round(baseline.at(-1)!)} events/s`,
+      );
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const value = Math.round(median(consumer));
+    const base = Math.round(median(baseline));
+    return [
+      { name: 'consumer: stream -> OpenSearch', value, unit: 'events/s', baseline: base, ratio: Math.round((value / base) * 1000) / 1000 },
+      { name: 'consumer: peak RSS per worker', value: peak, unit: 'MiB', baseline: idle, ratio: Math.round((peak / idle) * 1000) / 1000 },
+    ];
+  } finally {
+    await stack.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
