@@ -32,6 +32,7 @@ export const DemoOptionsSchema = z.object({
   drainTimeout: z.number().positive(),
   keep: z.boolean(),
   json: z.boolean(),
+  verbose: z.boolean(),
 });
 export type DemoOptions = z.infer<typeof DemoOptionsSchema>;
 
@@ -45,6 +46,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
   drainTimeout: 120,
   keep: false,
   json: false,
+  verbose: false,
 };
 
 /** The summary `--json` prints; keys are a public contract. */
@@ -109,8 +111,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     await s3.send(new CreateBucketCommand({ Bucket: deadLetterBucket }));
     await installIndexTemplates(opensearch, options.indexPrefix);
 
-    const log = (level: string, message: string, fields?: Record<string, unknown>) =>
-      io.err(JSON.stringify({ level, message, ...fields }));
+    // Lease and shard events are worth seeing only when asked; warnings and errors always.
+    const log = (level: string, message: string, fields?: Record<string, unknown>) => {
+      if (options.verbose || level === 'warn' || level === 'error') io.err(JSON.stringify({ level, message, ...fields }));
+    };
     // Workers share the shards through one lease table, as separate ECS tasks do.
     const leases = new LeaseTable(ddb, `centralog-leases-${runId}`);
     const lag = new LatencySample();

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { ConfigError, MissingPrerequisiteError, OpenSearchStartError } from '../local/index.ts';
+import { envName, resolveConsumeConfig, runConsume } from './consume.ts';
 import { DEMO_DEFAULTS, DemoFailedError, DemoOptionsSchema, runDemo } from './demo.ts';
 import { PARSE_DEFAULTS, ParseOptionsSchema, runParse } from './parse.ts';
 import { ParseError } from '../processors/index.ts';
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--drain-timeout <seconds>', 'how long to wait for the pipeline to catch up after producing').argParser(number('--drain-timeout')).default(DEMO_DEFAULTS.drainTimeout))
     .option('--keep', 'leave the services up afterwards and print their URLs and example queries', false)
     .option('--json', 'print the summary as one JSON object on the last line of stdout', false)
+    .option('--verbose', 'also log lease, shard and worker events (JSON lines on stderr)', false)
     .addHelpText(
       'after',
       '\nEnvironment (each one replaces an embedded service):\n' +
@@ -83,6 +85,57 @@ export function buildProgram(): Command {
       });
       process.exitCode = ok ? 0 : 1;
     });
+  const consume = program
+    .command('consume')
+    .description(
+      'Run one consumer worker: it shares the stream\'s shards with every other worker using the same lease table ' +
+        '(DynamoDB, KCL-compatible), turns records into ECS documents, indexes them into OpenSearch exactly once and ' +
+        'dead-letters what OpenSearch refuses to S3. Serves /metrics (Prometheus) and /healthz; logs JSON lines to stdout. ' +
+        'SIGTERM/Ctrl-C: batches in flight finish and checkpoint, leases are released for other workers.',
+    )
+    .option('--config <file>', 'JSON file with any of the keys below (camelCase); environment and flags override it');
+  const consumeFlags: Array<[string, string]> = [
+    ['--stream-name <name>', 'Kinesis stream to read (required)'],
+    ['--lease-table <name>', 'DynamoDB lease table, created if missing (default centralog-leases)'],
+    ['--dead-letter-bucket <bucket>', 'S3 bucket for dead letters (required)'],
+    ['--dead-letter-prefix <prefix>', 'key prefix for dead letters (default dead-letters/)'],
+    ['--opensearch-url <url>', 'OpenSearch endpoint (required)'],
+    ['--opensearch-auth <mode>', 'auto | none | sigv4; auto signs requests to *.es.amazonaws.com and *.aoss.amazonaws.com (default auto)'],
+    ['--region <region>', 'AWS region (default us-east-1)'],
+    ['--kinesis-endpoint <url>', "Kinesis endpoint URL, or 'aws' (default: real AWS)"],
+    ['--dynamodb-endpoint <url>', "DynamoDB endpoint URL, or 'aws'"],
+    ['--s3-endpoint <url>', "S3 endpoint URL, or 'aws'"],
+    ['--worker-id <id>', 'this worker\'s name in the lease table (default host-pid-random)'],
+    ['--index-prefix <prefix>', 'OpenSearch index prefix (default centralog)'],
+    ['--install-templates <bool>', 'install the index templates at start (default true)'],
+    ['--failover-time-ms <ms>', 'a lease not renewed for this long is taken over (default 10000)'],
+    ['--max-leases-for-worker <n>', 'never hold more leases than this (default unlimited)'],
+    ['--max-in-flight-batches <n>', 'batches held in memory and concurrent _bulk requests (default 4)'],
+    ['--batch-bytes <bytes>', 'NDJSON bytes per _bulk request and checkpoint (default 5 MiB, max 10 MiB)'],
+    ['--max-records-per-read <n>', 'GetRecords limit (default 10000)'],
+    ['--max-event-bytes <bytes>', 'events with a larger message are dead-lettered (default 262144, the CloudWatch Logs limit; CloudWatch accepts up to 1 MiB since 2025)'],
+    ['--idle-backoff-ms <ms>', 'wait after an empty GetRecords (default 1000)'],
+    ['--shard-sync-interval-ms <ms>', 'how often to look for new shards (default 60000; also at every shard end)'],
+    ['--shutdown-timeout-ms <ms>', 'on stop, how long batches in flight get to finish (default 20000)'],
+    ['--status-host <host>', 'address for /metrics and /healthz (default 127.0.0.1; 0.0.0.0 in a container)'],
+    ['--status-port <port>', 'port for /metrics and /healthz (default 9464; 0 = any free port)'],
+    ['--log-level <level>', 'debug | info | warn | error (default info)'],
+  ];
+  for (const [flags, help] of consumeFlags) consume.option(flags, help);
+  consume
+    .addHelpText(
+      'after',
+      '\nEvery flag can also be set as an environment variable, e.g. --stream-name as ' +
+        `${envName('streamName')}, --failover-time-ms as ${envName('failoverTimeMs')}; ` +
+        'the config file can also hold vpcFlowFormats: {"<log group>": "${version} ${account-id} ..."}.\n' +
+        '\nExample:\n' +
+        '  centralog consume --stream-name central-logs --dead-letter-bucket my-dead-letters \\\n' +
+        '    --opensearch-url https://search-logs-abc.eu-west-1.es.amazonaws.com --region eu-west-1\n',
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      await runConsume(resolveConsumeConfig(raw), interruptSignal());
+    });
+
   program
     .command('parse')
     .description(
