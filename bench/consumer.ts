@@ -70,7 +70,7 @@ async function consumerRun(
 ): Promise<{ eventsPerSecond: number; peakRssMiB: number; idleRssMiB: number }> {
   const port = await freePort();
   const statusUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CONSUMER_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {

@@ -13,7 +13,7 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 export interface PreparedBatch {
   documents: BulkDocument[];
   /** Envelope and raw event of each document, kept for dead letters. */
-  origins: Map<BulkDocument, Pick<DeadLetter, 'envelope' | 'event' | 'sequenceNumber'>>;
+  origins: Map<BulkDocument, Pick<DeadLetter, 'envelope' | 'event' | 'sequenceNumber' | 'arrivedAt'>>;
   deadLetters: DeadLetter[];
   controlDropped: number;
   /** Kinesis records covered (from the start index given). */
@@ -52,6 +52,7 @@ export function prepareBatch(
     const record = records[r]!;
     batch.records++;
     const sequenceNumber = record.SequenceNumber ?? '';
+    const arrivedAt = record.ApproximateArrivalTimestamp?.toISOString();
     batch.lastSequenceNumber = sequenceNumber;
     const data = record.Data ?? new Uint8Array();
     const deadLetter = (error: DecodeError): void => {
@@ -62,6 +63,7 @@ export function prepareBatch(
         shardId,
         sequenceNumber,
         rawData: Buffer.from(data).toString('base64'),
+        arrivedAt,
         at: new Date().toISOString(),
       });
     };
@@ -96,6 +98,7 @@ export function prepareBatch(
             sequenceNumber,
             envelope: source,
             event: { id: event.id, timestamp: event.timestamp, message: event.message },
+            arrivedAt,
             at: new Date().toISOString(),
           });
           return;
@@ -108,6 +111,7 @@ export function prepareBatch(
           envelope: source,
           event: { id: event.id, timestamp: event.timestamp, message: event.message },
           sequenceNumber,
+          arrivedAt,
         });
       });
     }

@@ -337,12 +337,16 @@ export class Worker {
             event: origin?.event,
             document: { index: r.document.index, id: r.document.id, body: r.document.body },
             status: r.status,
+            arrivedAt: origin?.arrivedAt,
             at: new Date().toISOString(),
           });
         }
         signal.throwIfAborted();
         await this.opts.deadLetters.write(letters);
+        const firstOfChild = held.lease.checkpoint === TRIM_HORIZON && held.lease.parentShardIds.length > 0;
         if (!(await this.coordinator.checkpoint(shardId, prepared.lastSequenceNumber))) return false;
+        // A child has started: its finished parents' leases can go now, not at the next periodic sync.
+        if (firstOfChild) this.wakeSync?.();
         this.count(shardId, prepared, outcome, letters, created);
         return true;
       } catch (err) {

@@ -1,5 +1,4 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { utcHourPath } from '../../processors/index.ts';
 
@@ -20,10 +19,17 @@ export interface DeadLetter {
   event?: { id: string; timestamp: number; message: string };
   document?: { index: string; id: string; body: Record<string, unknown> };
   status?: number;
+  /** When the record reached Kinesis (ApproximateArrivalTimestamp): fixes the object's key. */
+  arrivedAt?: string;
   at: string;
 }
 
-/** Writes dead letters as gzip NDJSON objects, replayable later: one object per batch. */
+/**
+ * Writes dead letters as gzip NDJSON objects, replayable later: one object per Kinesis
+ * record, under a key made of the record's arrival hour, shard and sequence number. A
+ * record handled twice (a lease taken over before its checkpoint) rewrites the same
+ * object instead of adding a second copy.
+ */
 export class DeadLetterSink {
   written = 0;
 
@@ -33,17 +39,29 @@ export class DeadLetterSink {
     readonly prefix = 'dead-letters/',
   ) {}
 
+  /** The object a dead letter belongs to. */
+  keyOf(letter: DeadLetter): string {
+    const hour = utcHourPath(new Date(letter.arrivedAt ?? letter.at));
+    return `${this.prefix}${hour}/${letter.streamName}/${letter.shardId}/${letter.sequenceNumber || 'unknown'}.ndjson.gz`;
+  }
+
   async write(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    const now = new Date();
-    const first = letters[0]!;
-    const key =
-      `${this.prefix}${utcHourPath(now)}/` +
-      `${first.shardId}-${first.sequenceNumber}-${randomUUID()}.ndjson.gz`;
-    const body = gzipSync(letters.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/gzip' }),
-    );
+    const objects = new Map<string, DeadLetter[]>();
+    for (const l of letters) {
+      const key = this.keyOf(l);
+      objects.set(key, [...(objects.get(key) ?? []), l]);
+    }
+    const entries = [...objects];
+    // A few uploads at a time: a burst of refused documents must not open hundreds of sockets.
+    for (let i = 0; i < entries.length; i += 8) {
+      await Promise.all(
+        entries.slice(i, i + 8).map(([key, group]) => {
+          const body = gzipSync(group.map((l) => JSON.stringify(l)).join('\n') + '\n');
+          return this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/gzip' }));
+        }),
+      );
+    }
     this.written += letters.length;
   }
 }

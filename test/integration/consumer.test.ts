@@ -201,6 +201,9 @@ describe('consumer worker on the real local stack', () => {
     expect(conflict.document?.id).toBe(documentId({ owner: '210987654321', logGroup: '/app/plain', logStream: 's1' }, '1'.repeat(56)));
     const corrupt = letters.find((l) => l.reason.startsWith('decode compression'))!;
     expect(Buffer.from(corrupt.rawData!, 'base64').toString()).toBe('definitely not gzip');
+    // Handling the same records again (a lease taken over before its checkpoint) rewrites, never adds.
+    await new DeadLetterSink(stack.s3, bucket).write(letters);
+    expect(await readDeadLetters(stack.s3, bucket)).toHaveLength(3);
 
     // The good VPC flow record after the poison ones was indexed and the checkpoint passed all four.
     expect(worker.counters.created).toBe(1);
