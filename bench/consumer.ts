@@ -28,10 +28,23 @@ const SHARDS = 4;
 /** The consumer's default batches in flight; the baseline gets the same concurrency. */
 const CONCURRENCY = 4;
 
+/** The node flags the consumer image runs with (Dockerfile ENTRYPOINT), so the benchmark measures the same process. */
+function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+  return entry.slice(1, entry.indexOf('cli/bin.mjs')).filter((f) => f !== '--openssl-legacy-provider');
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   return Math.round((kb / 1024) * 10) / 10;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function rssMiB(pid: number): number {
@@ -67,10 +80,10 @@ async function consumerRun(
   bucket: string,
   prefix: string,
   events: number,
-): Promise<{ eventsPerSecond: number; peakRssMiB: number; idleRssMiB: number }> {
+): Promise<{ eventsPerSecond: number; peakRssMiB: number; idleRssMiB: number; cpuSeconds: number; seconds: number }> {
   const port = await freePort();
   const statusUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...(process.env.BENCH_CONSUMER_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CONSUMER_NODE_FLAGS?.split(' ').filter(Boolean) ?? imageNodeFlags()), '--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
@@ -100,6 +113,7 @@ async function consumerRun(
       await sleep(20);
     }
     const idle = rssMiB(child.pid!);
+    const cpuAtStart = cpuSeconds(child.pid!);
     const started = performance.now();
     while ((await metricValue(statusUrl, 'centralog_consumer_events_in_total')) < events) {
       if (child.exitCode !== null) throw new Error('the consumer exited');
@@ -107,7 +121,7 @@ async function consumerRun(
     }
     const seconds = (performance.now() - started) / 1000;
     const peak = peakRssMiB(child.pid!);
-    return { eventsPerSecond: events / seconds, peakRssMiB: peak, idleRssMiB: idle };
+    return { eventsPerSecond: events / seconds, peakRssMiB: peak, idleRssMiB: idle, cpuSeconds: cpuSeconds(child.pid!) - cpuAtStart, seconds };
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -122,7 +136,7 @@ async function consumerRun(
  */
 export async function benchConsumer(): Promise<BenchResult[]> {
   const events = Number(process.env.BENCH_CONSUMER_EVENTS ?? 60_000);
-  const rounds = Number(process.env.BENCH_CONSUMER_ROUNDS ?? 2);
+  const rounds = Number(process.env.BENCH_CONSUMER_ROUNDS ?? 3);
   const workDir = mkdtempSync(join(tmpdir(), 'centralog-bench-'));
   const status = (m: string) => process.stderr.write(`${m}\n`);
   const stack = await startLocalStack({ workDir, onStatus: status });
@@ -141,6 +155,12 @@ export async function benchConsumer(): Promise<BenchResult[]> {
     const baseline: number[] = [];
     let peak = 0;
     let idle = 0;
+    // Warm-up, not counted: OpenSearch's first bulk requests (JIT, index creation) run slow.
+    {
+      await installIndexTemplates(opensearch, 'bench-warmup');
+      const docs = prepareBatch(asKinesis, 'bench', 'shardId-000000000000', { indexPrefix: 'bench-warmup' }).documents;
+      await plainBulk(opensearch, [...chunkBySize(docs.map((d) => d.ndjson!), (x) => Buffer.byteLength(x), 5 * MiB)].map((c) => c.join('')));
+    }
     for (let round = 0; round < rounds; round++) {
       const basePrefix = `bench-base-${round}`;
       await installIndexTemplates(opensearch, basePrefix);
@@ -161,7 +181,9 @@ export async function benchConsumer(): Promise<BenchResult[]> {
       peak = Math.max(peak, run.peakRssMiB);
       idle = Math.max(idle, run.idleRssMiB);
       status(
-        `round ${round + 1}/${rounds}: consumer ${Math.round(run.eventsPerSecond)} events/s (peak RSS ${run.peakRssMiB} MiB), plain _bulk ${Math.round(baseline.at(-1)!)} events/s`,
+        `round ${round + 1}/${rounds}: consumer ${Math.round(run.eventsPerSecond)} events/s ` +
+          `(busy ${Math.round((run.cpuSeconds / run.seconds) * 100)}% of a core, peak RSS ${run.peakRssMiB} MiB), ` +
+          `plain _bulk ${Math.round(baseline.at(-1)!)} events/s`,
       );
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

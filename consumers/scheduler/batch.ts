@@ -12,8 +12,6 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 /** A decoded slice of a GetRecords response: documents to index, records that could not be read, control messages. */
 export interface PreparedBatch {
   documents: BulkDocument[];
-  /** Envelope and raw event of each document, kept for dead letters. */
-  origins: Map<BulkDocument, Pick<DeadLetter, 'envelope' | 'event' | 'sequenceNumber' | 'arrivedAt'>>;
   deadLetters: DeadLetter[];
   controlDropped: number;
   /** Kinesis records covered (from the start index given). */
@@ -41,7 +39,6 @@ export function prepareBatch(
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   const batch: PreparedBatch = {
     documents: [],
-    origins: new Map(),
     deadLetters: [],
     controlDropped: 0,
     records: 0,
@@ -85,6 +82,8 @@ export function prepareBatch(
       }
       const { envelope } = decoded;
       const source = { owner: envelope.owner, logGroup: envelope.logGroup, logStream: envelope.logStream };
+      // Shared by the envelope's documents; read only if OpenSearch refuses one.
+      const record = { envelope: source, sequenceNumber, arrivedAt };
       const docs = toDocuments(envelope, options);
       envelope.logEvents.forEach((event, i) => {
         // UTF-8 is at most 3 bytes per UTF-16 unit: only long messages need measuring.
@@ -105,14 +104,10 @@ export function prepareBatch(
         }
         const doc: BulkDocument = docs[i]!;
         doc.ndjson = bulkLines(doc);
-        batch.bytes += doc.ndjson.length;
+        doc.bytes = Buffer.byteLength(doc.ndjson);
+        doc.origin = { record, event };
+        batch.bytes += doc.bytes;
         batch.documents.push(doc);
-        batch.origins.set(doc, {
-          envelope: source,
-          event: { id: event.id, timestamp: event.timestamp, message: event.message },
-          sequenceNumber,
-          arrivedAt,
-        });
       });
     }
   }

@@ -326,18 +326,19 @@ export class Worker {
         for (const d of outcome.created) created.add(d.id);
         const letters: DeadLetter[] = [...prepared.deadLetters];
         for (const r of outcome.rejected) {
-          const origin = prepared.origins.get(r.document);
+          const origin = r.document.origin;
+          const event = origin?.event;
           letters.push({
             reason: `index ${r.status}: ${r.reason}`,
             stage: 'index',
             streamName: this.opts.streamName,
             shardId,
-            sequenceNumber: origin?.sequenceNumber ?? '',
-            envelope: origin?.envelope,
-            event: origin?.event,
+            sequenceNumber: origin?.record.sequenceNumber ?? '',
+            envelope: origin?.record.envelope,
+            event: event && { id: event.id, timestamp: event.timestamp, message: event.message },
             document: { index: r.document.index, id: r.document.id, body: r.document.body },
             status: r.status,
-            arrivedAt: origin?.arrivedAt,
+            arrivedAt: origin?.record.arrivedAt,
             at: new Date().toISOString(),
           });
         }

@@ -13,8 +13,18 @@ export interface BulkSinkOptions {
   observeRequest?: (seconds: number, outcome: 'ok' | 'error') => void;
 }
 
-/** A document to index; `ndjson` is its action and source lines when already serialised. */
-export type BulkDocument = IndexableDocument & { ndjson?: string };
+/**
+ * A document to index; `ndjson` (and its UTF-8 `bytes`) when already serialised; `origin`
+ * is where it came from, for a dead letter if OpenSearch refuses it.
+ */
+export type BulkDocument = IndexableDocument & {
+  ndjson?: string;
+  bytes?: number;
+  origin?: {
+    record: { envelope: { owner: string; logGroup: string; logStream: string }; sequenceNumber: string; arrivedAt?: string };
+    event: { id: string; timestamp: number; message: string };
+  };
+};
 
 /** The two NDJSON lines that create one document under its deterministic id. */
 export function bulkLines(doc: IndexableDocument): string {
@@ -22,7 +32,7 @@ export function bulkLines(doc: IndexableDocument): string {
 }
 
 export interface RejectedDocument {
-  document: IndexableDocument;
+  document: BulkDocument;
   status: number;
   reason: string;
 }
@@ -105,7 +115,7 @@ export class BulkSink {
   /** Serialises documents into request bodies no larger than maxRequestBytes. */
   private *chunks(documents: BulkDocument[]): Generator<{ docs: BulkDocument[]; body: string }> {
     const pairs = documents.map((doc) => ({ doc, ndjson: doc.ndjson ?? bulkLines(doc) }));
-    for (const chunk of chunkBySize(pairs, (p) => Buffer.byteLength(p.ndjson), this.opts.maxRequestBytes)) {
+    for (const chunk of chunkBySize(pairs, (p) => p.doc.bytes ?? Buffer.byteLength(p.ndjson), this.opts.maxRequestBytes)) {
       yield { docs: chunk.map((p) => p.doc), body: chunk.map((p) => p.ndjson).join('') };
     }
   }
