@@ -24,7 +24,7 @@ function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${sig}: stopping; every service started here is being shut down...\n`);
+    process.stderr.write(`\n${sig}: stopping cleanly (a second signal exits at once)...\n`);
     controller.abort(new InterruptedError(`interrupted by ${sig}; everything started was stopped`));
   };
   process.on('SIGINT', onSignal);
