@@ -131,12 +131,21 @@ export function leasesByOwner(leases: Lease[]): Map<string, string[]> {
 export async function waitForDocuments(client: Client, pattern: string, expected: number, timeoutMs = 60_000): Promise<void> {
   let count = 0;
   try {
+    let lastError = '';
     await waitFor(`${expected} documents in ${pattern}`, async () => {
-      await client.indices.refresh({ index: pattern, allow_no_indices: true, ignore_unavailable: true });
-      const res = await client.count({ index: pattern, allow_no_indices: true, ignore_unavailable: true } as never);
-      count = (res.body as unknown as { count: number }).count;
+      try {
+        await client.indices.refresh({ index: pattern, allow_no_indices: true, ignore_unavailable: true });
+        const res = await client.count({ index: pattern, allow_no_indices: true, ignore_unavailable: true } as never);
+        count = (res.body as unknown as { count: number }).count;
+      } catch (err) {
+        // An index created a moment ago may not have its shard started yet: ask again.
+        lastError = String(err);
+        return false;
+      }
       return count >= expected;
-    }, timeoutMs);
+    }, timeoutMs).catch((err: Error) => {
+      throw new Error(lastError ? `${err.message}; last error: ${lastError}` : err.message);
+    });
   } catch (err) {
     throw new Error(`${(err as Error).message} (have ${count})`);
   }
