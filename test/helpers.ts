@@ -18,6 +18,7 @@ import {
   type AwsEndpoints,
 } from '../consumers/index.ts';
 import { startDynamoDb, startKinesis, startS3, type RunningEmulator } from '../local/index.ts';
+import { encodeCwlRecord } from '../processors/index.ts';
 
 /** Real emulators on loopback for one test file, plus the run's shared OpenSearch node. */
 export async function startTestStack() {
@@ -81,4 +82,16 @@ export async function readStream(kinesis: KinesisClient, streamName: string): Pr
   const records: _Record[] = [];
   for (const shard of await listShards(kinesis, streamName)) records.push(...(await readShard(kinesis, streamName, shard.ShardId!)));
   return records;
+}
+
+/** A CloudWatch Logs record holding one plain-text event of account 210987654321's /app/plain group. */
+export function plainEventRecord(logStream: string, id: string, message: string, timestamp: number): Uint8Array {
+  return encodeCwlRecord({
+    messageType: 'DATA_MESSAGE',
+    owner: '210987654321',
+    logGroup: '/app/plain',
+    logStream,
+    subscriptionFilters: ['f'],
+    logEvents: [{ id, timestamp, message }],
+  });
 }

@@ -8,7 +8,7 @@ import { baseComponentTemplate, indexTemplates, installIndexTemplates } from '..
 import { CloudWatchLogsSimulator, startFaultProxy, type FaultProxy } from '../../local/index.ts';
 import { encodeCwlRecord, indexName } from '../../processors/index.ts';
 import { Fleet, leasesByOwner, waitForDocuments, type WorkerLog } from '../fleet.ts';
-import { createBucket, createStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
+import { createBucket, createStream, plainEventRecord, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
@@ -253,15 +253,7 @@ describe('consumer fleet: 3 worker processes, 8 shards, steady traffic', () => {
     const traffic = s.simulator.run({ durationMs: 12_000, ratePerSecond: RATE });
     await waitFor('all leases owned', s.allOwned, 30_000);
     const now = Date.now();
-    const envelope = (logStream: string, id: string, message: string) =>
-      encodeCwlRecord({
-        messageType: 'DATA_MESSAGE',
-        owner: '210987654321',
-        logGroup: '/app/plain',
-        logStream,
-        subscriptionFilters: ['f'],
-        logEvents: [{ id, timestamp: now, message }],
-      });
+    const envelope = (logStream: string, id: string, message: string) => plainEventRecord(logStream, id, message, now);
     // The generic index of the day with a numeric `message`: plain text conflicts with it.
     await stack.opensearch.indices.create({
       index: indexName(s.prefix, 'cloudwatch_logs', new Date(now)),

@@ -16,7 +16,7 @@ import { readDeadLetters, indexedEventIdCounts } from '../../cli/verify.ts';
 import { baseComponentTemplate, indexTemplates, installIndexTemplates } from '../../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, freePort } from '../../local/index.ts';
 import { documentId, encodeCwlRecord, indexName } from '../../processors/index.ts';
-import { createBucket, createStream, readShard, startTestStack, uniqueName, waitFor } from '../helpers.ts';
+import { createBucket, createStream, plainEventRecord, readShard, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
@@ -157,15 +157,7 @@ describe('consumer worker on the real local stack', () => {
   it('dead-letters corrupt gzip, truncated JSON and mapping conflicts with their reasons, and keeps the shard flowing', async () => {
     const { streamName, bucket, checkpoints, options } = await setup(1);
     const now = Date.now();
-    const good = (logStream: string, id: string, message: string) =>
-      encodeCwlRecord({
-        messageType: 'DATA_MESSAGE',
-        owner: '210987654321',
-        logGroup: '/app/plain',
-        logStream,
-        subscriptionFilters: ['f'],
-        logEvents: [{ id, timestamp: now, message }],
-      });
+    const good = (logStream: string, id: string, message: string) => plainEventRecord(logStream, id, message, now);
     // An index whose `message` is numeric: a plain-text event conflicts with it.
     const conflicting = indexName(prefix, 'cloudwatch_logs', new Date(now));
     await stack.opensearch.indices.create({ index: conflicting, body: { mappings: { properties: { message: { type: 'long' } } } } });
