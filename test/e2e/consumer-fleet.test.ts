@@ -6,7 +6,7 @@ import { indexedEventIdCounts, readDeadLetters } from '../../cli/verify.ts';
 import { LeaseTable, listShards, SHARD_END } from '../../consumers/index.ts';
 import { baseComponentTemplate, indexTemplates, installIndexTemplates } from '../../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, startFaultProxy, type FaultProxy } from '../../local/index.ts';
-import { encodeCwlRecord, indexName } from '../../processors/index.ts';
+import { indexName } from '../../processors/index.ts';
 import { Fleet, leasesByOwner, waitForDocuments, type WorkerLog } from '../fleet.ts';
 import { createBucket, createStream, plainEventRecord, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
