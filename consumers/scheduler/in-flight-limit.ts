@@ -11,10 +11,6 @@ export class InFlightLimit {
     if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`slots must be a positive integer, got ${slots}`);
   }
 
-  get inUse(): number {
-    return this.used;
-  }
-
   /** Waits for a free slot; rejects with the signal's reason if aborted first. */
   async acquire(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
