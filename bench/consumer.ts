@@ -158,13 +158,13 @@ export async function benchConsumer(): Promise<BenchResult[]> {
     // Warm-up, not counted: OpenSearch's first bulk requests (JIT, index creation) run slow.
     {
       await installIndexTemplates(opensearch, 'bench-warmup');
-      const docs = prepareBatch(asKinesis, 'bench', 'shardId-000000000000', { indexPrefix: 'bench-warmup' }).documents;
+      const docs = prepareBatch(asKinesis, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix: 'bench-warmup' }).documents;
       await plainBulk(opensearch, [...chunkBySize(docs.map((d) => d.ndjson!), (x) => Buffer.byteLength(x), 5 * MiB)].map((c) => c.join('')));
     }
     for (let round = 0; round < rounds; round++) {
       const basePrefix = `bench-base-${round}`;
       await installIndexTemplates(opensearch, basePrefix);
-      const docs = prepareBatch(asKinesis, 'bench', 'shardId-000000000000', { indexPrefix: basePrefix }).documents;
+      const docs = prepareBatch(asKinesis, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix: basePrefix }).documents;
       const bodies = [...chunkBySize(docs.map((d) => d.ndjson ?? bulkLines(d)), (s) => Buffer.byteLength(s), 5 * MiB)].map((c) => c.join(''));
       const t0 = performance.now();
       await plainBulk(opensearch, bodies);

@@ -4,50 +4,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import {
-  BulkSink,
-  createDynamoDbClient,
+  ConsumerOptionsSchema,
+  createConsumer,
   createKinesisClient,
   createOpenSearchClient,
   createS3Client,
-  DeadLetterSink,
   LatencySample,
-  LeaseTable,
   sumCounters,
-  Worker,
+  type Worker,
 } from '../consumers/index.ts';
 import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
-import { DEFAULT_INDEX_PREFIX } from '../processors/index.ts';
+import type { DemoOptions } from './demo-options.ts';
 import { archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
-
-export const DemoOptionsSchema = z.object({
-  duration: z.number().positive().max(86_400),
-  rate: z.number().positive().max(100_000),
-  accounts: z.number().int().min(1).max(1000),
-  shards: z.number().int().min(1).max(64),
-  workers: z.number().int().min(1).max(16),
-  indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
-  drainTimeout: z.number().positive(),
-  keep: z.boolean(),
-  json: z.boolean(),
-  verbose: z.boolean(),
-});
-export type DemoOptions = z.infer<typeof DemoOptionsSchema>;
-
-export const DEMO_DEFAULTS: DemoOptions = {
-  duration: 30,
-  rate: 200,
-  accounts: 3,
-  shards: 4,
-  workers: 2,
-  indexPrefix: DEFAULT_INDEX_PREFIX,
-  drainTimeout: 120,
-  keep: false,
-  json: false,
-  verbose: false,
-};
 
 /** The summary `--json` prints; keys are a public contract. */
 export interface DemoSummary {
@@ -99,7 +69,6 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const endpoints = stack.endpoints;
     const kinesis = createKinesisClient(endpoints);
     const s3 = createS3Client(endpoints);
-    const ddb = createDynamoDbClient(endpoints);
     const opensearch = createOpenSearchClient(stack.opensearchUrl);
 
     const streamName = `centralog-demo-${runId}`;
@@ -115,25 +84,25 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const log = (level: string, message: string, fields?: Record<string, unknown>) => {
       if (options.verbose || level === 'warn' || level === 'error') io.err(JSON.stringify({ level, message, ...fields }));
     };
-    // Workers share the shards through one lease table, as separate ECS tasks do.
-    const leases = new LeaseTable(ddb, `centralog-leases-${runId}`);
+    // Workers share the shards through one lease table, as separate ECS tasks do, and are
+    // built exactly as `centralog consume` builds them.
     const lag = new LatencySample();
-    workers = Array.from(
-      { length: options.workers },
-      (_, i) =>
-        new Worker({
-          workerId: `demo-worker-${i + 1}`,
-          kinesis,
-          streamName,
-          leases,
-          bulk: new BulkSink(opensearch),
-          deadLetters: new DeadLetterSink(s3, deadLetterBucket),
-          indexPrefix: options.indexPrefix,
-          reader: { idleBackoffMs: 250 },
-          lag,
-          log,
-        }),
-    );
+    workers = Array.from({ length: options.workers }, (_, i) => {
+      const consumer = ConsumerOptionsSchema.parse({
+        streamName,
+        leaseTable: `centralog-leases-${runId}`,
+        deadLetterBucket,
+        opensearchUrl: stack!.opensearchUrl,
+        region: endpoints.region,
+        kinesisEndpoint: endpoints.kinesis ?? 'aws',
+        dynamodbEndpoint: endpoints.dynamodb ?? 'aws',
+        s3Endpoint: endpoints.s3 ?? 'aws',
+        workerId: `demo-worker-${i + 1}`,
+        indexPrefix: options.indexPrefix,
+        idleBackoffMs: 250,
+      });
+      return createConsumer(consumer, { log, lag }).worker;
+    });
     harness = new FirehoseHarness({
       kinesis,
       s3,
@@ -178,7 +147,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       const deadline = Date.now() + options.drainTimeout * 1000;
       while (
         Date.now() < deadline &&
-        (counters().eventsIn < simulator.produced || h.counters.linesArchived < simulator.produced)
+        (counters().created + counters().deadLettered < simulator.produced || h.counters.linesArchived < simulator.produced)
       ) {
         io.signal?.throwIfAborted();
         const err = failure();

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { optionFields } from '../consumers/index.ts';
 import {
   CwlEnvelopeSchema,
   DEFAULT_INDEX_PREFIX,
@@ -12,24 +13,24 @@ import {
 } from '../processors/index.ts';
 
 export const ParseOptionsSchema = z.object({
-  source: z.enum(['auto', 'vpcflow', 'cloudtrail', 'guardduty']),
-  vpcFormat: z.string().optional(),
-  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id'),
-  logGroup: z.string().min(1),
-  logStream: z.string().min(1),
-  indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
-  envelope: z.boolean(),
+  source: z
+    .enum(['auto', 'vpcflow', 'cloudtrail', 'guardduty'], { error: 'expected auto, vpcflow, cloudtrail or guardduty' })
+    .default('auto')
+    .meta({ description: 'parse every line as this source (auto: detect each line)', arg: 'source' }),
+  vpcFormat: z
+    .string()
+    .optional()
+    .meta({ description: 'custom VPC flow log format, e.g. "${version} ${account-id} ${interface-id} ..." (a header line in the input works too)', arg: 'format' }),
+  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id').default('000000000000').meta({ description: 'account that owns the log group (CWL envelope owner)', arg: 'id' }),
+  logGroup: z.string().min(1).default('centralog-parse').meta({ description: 'log group the events came from', arg: 'name' }),
+  logStream: z.string().min(1).default('stdin').meta({ description: 'log stream the events came from', arg: 'name' }),
+  indexPrefix: optionFields.indexPrefix.default(DEFAULT_INDEX_PREFIX).meta({ description: 'OpenSearch index prefix', arg: 'prefix' }),
+  envelope: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'read whole CloudWatch Logs subscription payloads (JSON, gzip, zlib or base64) instead of raw events' }),
 });
 export type ParseOptions = z.infer<typeof ParseOptionsSchema>;
-
-export const PARSE_DEFAULTS: ParseOptions = {
-  source: 'auto',
-  account: '000000000000',
-  logGroup: 'centralog-parse',
-  logStream: 'stdin',
-  indexPrefix: DEFAULT_INDEX_PREFIX,
-  envelope: false,
-};
 
 export interface ParseIO {
   out: (line: string) => void;

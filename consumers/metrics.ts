@@ -35,12 +35,16 @@ export interface ConsumerCounters {
   recordsIn: number;
   /** CONTROL_MESSAGE records dropped (counted, not lost). */
   controlDropped: number;
+  /** Records the Firehose transform put back into the stream: indexed already from the original, so skipped. */
+  reingestedSkipped: number;
   /** Log events made into documents. */
   eventsIn: number;
+  /** Documents created in OpenSearch: each event at most once across the fleet. */
   created: number;
   /** 409 on create: already indexed, so not indexed twice. */
   duplicates: number;
   deadLettered: number;
+  /** Documents created, by source (409s are counted in `duplicates`, not here). */
   indexedBySource: Record<SourceType, number>;
   checkpoints: number;
 }
@@ -49,6 +53,7 @@ export function emptyCounters(): ConsumerCounters {
   return {
     recordsIn: 0,
     controlDropped: 0,
+    reingestedSkipped: 0,
     eventsIn: 0,
     created: 0,
     duplicates: 0,
@@ -64,6 +69,7 @@ export function sumCounters(all: ConsumerCounters[]): ConsumerCounters {
   for (const c of all) {
     total.recordsIn += c.recordsIn;
     total.controlDropped += c.controlDropped;
+    total.reingestedSkipped += c.reingestedSkipped;
     total.eventsIn += c.eventsIn;
     total.created += c.created;
     total.duplicates += c.duplicates;
@@ -84,7 +90,7 @@ export class ConsumerMetrics {
   readonly eventsIn = new Counter({ name: 'centralog_consumer_events_in_total', help: 'Log events decoded into documents', registers: [this.registry] });
   readonly indexed = new Counter({ name: 'centralog_consumer_documents_indexed_total', help: 'Documents created in OpenSearch, by source', labelNames: ['source'], registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'centralog_consumer_documents_duplicate_total', help: 'Documents already indexed (409 on create): retries and replays, not indexed twice', registers: [this.registry] });
-  readonly dropped = new Counter({ name: 'centralog_consumer_dropped_total', help: 'Records dropped on purpose, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly dropped = new Counter({ name: 'centralog_consumer_dropped_total', help: 'Records dropped on purpose, by reason (control_message, reingested)', labelNames: ['reason'], registers: [this.registry] });
   readonly deadLettered = new Counter({ name: 'centralog_consumer_dead_lettered_total', help: 'Records or documents written to S3 dead letters, by stage', labelNames: ['stage'], registers: [this.registry] });
   readonly checkpoints = new Counter({ name: 'centralog_consumer_checkpoints_total', help: 'Checkpoints written', registers: [this.registry] });
   readonly bulkLatency = new Histogram({

@@ -20,5 +20,5 @@ export {
   type RunningOpenSearch,
 } from './opensearch.ts';
 export { freePort } from './ports.ts';
-export { ConfigError, parseStackEnv, startLocalStack, StackEnvSchema, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';
+export { parseStackEnv, startLocalStack, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';
 export { isRejectedItem, startFaultProxy, type FaultMode, type FaultProxy, type FaultProxyCounters } from './fault-proxy.ts';

@@ -1,6 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { utcHourPath } from '../../processors/index.ts';
+import type { RejectedDocument } from './opensearch-bulk.ts';
 
 /** Why and where a record or document left the pipeline without being indexed. */
 export interface DeadLetter {
@@ -22,6 +23,55 @@ export interface DeadLetter {
   /** When the record reached Kinesis (ApproximateArrivalTimestamp): fixes the object's key. */
   arrivedAt?: string;
   at: string;
+}
+
+/** Where a Kinesis record sits: every dead letter names it, and its key is made from it. */
+export interface RecordPosition {
+  streamName: string;
+  shardId: string;
+  sequenceNumber: string;
+  /** ApproximateArrivalTimestamp, ISO. */
+  arrivedAt?: string;
+}
+
+type Envelope = NonNullable<DeadLetter['envelope']>;
+type LogEvent = NonNullable<DeadLetter['event']>;
+
+/** A Kinesis record that could not be read (bad gzip, JSON, envelope or KPL aggregate): kept whole. */
+export function undecodableRecord(at: RecordPosition, data: Uint8Array, reason: string): DeadLetter {
+  return { reason: `decode ${reason}`, stage: 'decode', ...at, rawData: Buffer.from(data).toString('base64'), at: new Date().toISOString() };
+}
+
+/** An event larger than the event size limit: kept out of OpenSearch. */
+export function oversizedEvent(at: RecordPosition, envelope: Envelope, event: LogEvent, size: number, limit: number): DeadLetter {
+  return {
+    reason: `oversized: message of ${size} bytes is over the ${limit}-byte event limit`,
+    stage: 'size',
+    ...at,
+    envelope,
+    event: { id: event.id, timestamp: event.timestamp, message: event.message },
+    at: new Date().toISOString(),
+  };
+}
+
+/** A document OpenSearch refused for good (mapping conflict, too large...). */
+export function refusedDocument(streamName: string, shardId: string, refused: RejectedDocument): DeadLetter {
+  const { document, status, reason } = refused;
+  const origin = document.origin;
+  const event = origin?.event;
+  return {
+    reason: `index ${status}: ${reason}`,
+    stage: 'index',
+    streamName,
+    shardId,
+    sequenceNumber: origin?.record.sequenceNumber ?? '',
+    arrivedAt: origin?.record.arrivedAt,
+    envelope: origin?.record.envelope,
+    event: event && { id: event.id, timestamp: event.timestamp, message: event.message },
+    document: { index: document.index, id: document.id, body: document.body },
+    status,
+    at: new Date().toISOString(),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { MergeShardsCommand, SplitShardCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseCoordinator, LeaseTable, SHARD_END, syncShardLeases, TRIM_HORIZON, type LeaseEvent } from '../../consumers/index.ts';
+import { LeaseCoordinator, LeaseTable, SHARD_END, syncShardLeases, TRIM_HORIZON, type LeaseEvent } from '../../consumers/leases/index.ts';
 import { startDynamoDb, startKinesis, type RunningEmulator } from '../../local/index.ts';
 import { createDynamoDbClient, createKinesisClient } from '../../consumers/index.ts';
 import { createStream, uniqueName, waitFor } from '../helpers.ts';

@@ -11,12 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   checkOpenSearchPrerequisites,
-  ConfigError,
   MissingPrerequisiteError,
   OpenSearchStartError,
   parseStackEnv,
   startOpenSearch,
 } from '../../local/index.ts';
+import { ConfigError } from '../../consumers/index.ts';
 import { createBucket, createStream, startTestStack, uniqueName } from '../helpers.ts';
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
@@ -291,11 +291,11 @@ describe('local stack: configuration', () => {
       CENTRALOG_OPENSEARCH_URL: 'http://127.0.0.1:9201',
     });
     expect(env).toEqual({
-      CENTRALOG_REGION: 'us-east-1',
-      CENTRALOG_KINESIS_ENDPOINT: 'aws',
-      CENTRALOG_DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
-      CENTRALOG_S3_ENDPOINT: 'https://s3.example.test',
-      CENTRALOG_OPENSEARCH_URL: 'http://127.0.0.1:9201',
+      region: 'us-east-1',
+      kinesisEndpoint: 'aws',
+      dynamodbEndpoint: 'http://127.0.0.1:4567',
+      s3Endpoint: 'https://s3.example.test',
+      opensearchUrl: 'http://127.0.0.1:9201',
     });
   });
 });

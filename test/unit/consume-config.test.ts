@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { envName, flagName, resolveConsumeConfig, signsRequests } from '../../cli/consume.ts';
+import { resolveConsumerOptions as resolveConsumeConfig } from '../../cli/consume.ts';
+import { envName, flagName, signsRequests } from '../../consumers/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'centralog-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

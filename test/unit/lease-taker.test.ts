@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LeaseObservations, planLeaseTaking, SHARD_END, type Lease } from '../../consumers/index.ts';
+import { LeaseObservations, planLeaseTaking, SHARD_END, type Lease } from '../../consumers/leases/index.ts';
 
 function lease(n: number, owner?: string, extra: Partial<Lease> = {}): Lease {
   return {

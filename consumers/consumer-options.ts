@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { DEFAULT_INDEX_PREFIX, VpcFlowFormatsSchema } from '../processors/index.ts';
+import { EndpointOptionsSchema } from './config/endpoints.ts';
+import { bool, httpUrl, indexPrefix, int, json } from './config/options.ts';
+
+const MiB = 1024 * 1024;
+
+/** The CloudWatch Logs event limit (256 KiB): anything larger did not come from a subscription as documented. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+/**
+ * Everything a consumer worker process can be told. Each key is a flag, a CENTRALOG_*
+ * variable and a config-file key; defaults and `--help` come from here and nowhere else.
+ */
+export const ConsumerOptionsSchema = z.object({
+  streamName: z
+    .string({ error: 'required: the Kinesis stream to read' })
+    .min(1)
+    .max(128)
+    .meta({ description: 'Kinesis stream to read (required)', arg: 'name' }),
+  leaseTable: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of letters, digits, _ . -)')
+    .default('centralog-leases')
+    .meta({ description: 'DynamoDB lease table, created if missing', arg: 'name' }),
+  deadLetterBucket: z
+    .string({ error: 'required: the S3 bucket for dead letters' })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
+    .meta({ description: 'S3 bucket for dead letters (required)', arg: 'bucket' }),
+  deadLetterPrefix: z.string().default('dead-letters/').meta({ description: 'key prefix for dead letters', arg: 'prefix' }),
+  opensearchUrl: httpUrl.meta({ description: 'OpenSearch endpoint (required)', arg: 'url' }),
+  opensearchAuth: z
+    .enum(['auto', 'none', 'sigv4'])
+    .default('auto')
+    .meta({ description: 'auto | none | sigv4; auto signs requests to *.es.amazonaws.com and *.aoss.amazonaws.com', arg: 'mode' }),
+  ...EndpointOptionsSchema.shape,
+  workerId: z.string().min(1).max(200).optional().meta({ description: "this worker's name in the lease table (default host-pid-random)", arg: 'id' }),
+  indexPrefix: indexPrefix.default(DEFAULT_INDEX_PREFIX).meta({ description: 'OpenSearch index prefix', arg: 'prefix' }),
+  installTemplates: bool.default(true).meta({ description: 'install the index templates at start', arg: 'bool' }),
+  failoverTimeMs: int(1000, 600_000).default(10_000).meta({ description: 'a lease not renewed for this long is taken over', arg: 'ms' }),
+  maxLeasesForWorker: int(1, 10_000).optional().meta({ description: 'never hold more leases than this (default unlimited)', arg: 'n' }),
+  maxInFlightBatches: int(1, 64)
+    .default(4)
+    .meta({ description: 'GetRecords responses held in memory at once, and concurrent _bulk requests', arg: 'n' }),
+  batchBytes: int(64 * 1024, 10 * MiB).default(5 * MiB).meta({ description: 'NDJSON bytes per _bulk request and checkpoint (max 10 MiB)', arg: 'bytes' }),
+  maxRecordsPerRead: int(1, 10_000).default(10_000).meta({ description: 'GetRecords limit', arg: 'n' }),
+  maxEventBytes: int(1024, 16 * MiB)
+    .default(MAX_EVENT_BYTES)
+    .meta({ description: 'events with a larger message are dead-lettered (CloudWatch Logs accepts up to 1 MiB since 2025)', arg: 'bytes' }),
+  idleBackoffMs: int(0, 60_000).default(1000).meta({ description: 'wait after an empty GetRecords', arg: 'ms' }),
+  retryDelayMs: int(1, 60_000).default(1000).meta({ description: 'first wait before redelivering a batch that could not be delivered', arg: 'ms' }),
+  shardSyncIntervalMs: int(1000, 3_600_000).default(60_000).meta({ description: 'how often to look for new shards (also at every shard end)', arg: 'ms' }),
+  shutdownTimeoutMs: int(0, 600_000).default(20_000).meta({ description: 'on stop, how long batches in flight get to finish', arg: 'ms' }),
+  statusHost: z.string().min(1).default('127.0.0.1').meta({ description: 'address for /metrics and /healthz (0.0.0.0 in a container)', arg: 'host' }),
+  statusPort: int(0, 65_535).default(9464).meta({ description: 'port for /metrics and /healthz (0 = any free port)', arg: 'port' }),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').meta({ description: 'debug | info | warn | error', arg: 'level' }),
+  vpcFlowFormats: json(VpcFlowFormatsSchema)
+    .optional()
+    .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
+});
+export type ConsumerOptions = z.infer<typeof ConsumerOptionsSchema>;

@@ -1,0 +1,70 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@opensearch-project/opensearch';
+import { createDynamoDbClient, createKinesisClient, createS3Client } from './aws-clients.ts';
+import { awsEndpoints } from './config/endpoints.ts';
+import type { ConsumerOptions } from './consumer-options.ts';
+import { LeaseTable } from './leases/lease-table.ts';
+import { ConsumerMetrics, type LatencySample } from './metrics.ts';
+import { createOpenSearchClient } from './opensearch-client.ts';
+import type { LogFunction } from './scheduler/shard-processor.ts';
+import { Worker } from './scheduler/worker.ts';
+import { DeadLetterSink } from './sinks/dead-letter.ts';
+import { BulkSink } from './sinks/opensearch-bulk.ts';
+
+/** Whether requests to OpenSearch are SigV4-signed, and for which service. */
+export function signsRequests(options: Pick<ConsumerOptions, 'opensearchAuth' | 'opensearchUrl'>): 'es' | 'aoss' | undefined {
+  const host = new URL(options.opensearchUrl).hostname;
+  const service = host.endsWith('.aoss.amazonaws.com') ? 'aoss' : 'es';
+  if (options.opensearchAuth === 'sigv4') return service;
+  if (options.opensearchAuth === 'auto' && /\.(es|aoss)\.amazonaws\.com$/.test(host)) return service;
+  return undefined;
+}
+
+export interface ConsumerParts {
+  worker: Worker;
+  opensearch: Client;
+  metrics: ConsumerMetrics;
+}
+
+export interface ConsumerDeps {
+  log?: LogFunction;
+  /** Several workers in one process (the demo) may share one lag sample. */
+  lag?: LatencySample;
+}
+
+/**
+ * Builds one consumer worker and its clients from validated options: the single wiring
+ * that `centralog consume`, the demo, tests and the benchmark all use.
+ */
+export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}): ConsumerParts {
+  const endpoints = awsEndpoints(options);
+  const service = signsRequests(options);
+  const opensearch = createOpenSearchClient(options.opensearchUrl, service ? { sigv4: { region: options.region, service } } : {});
+  const metrics = new ConsumerMetrics();
+  const worker = new Worker({
+    workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    kinesis: createKinesisClient(endpoints),
+    streamName: options.streamName,
+    leases: new LeaseTable(createDynamoDbClient(endpoints), options.leaseTable),
+    bulk: new BulkSink(opensearch, {
+      maxRequestBytes: options.batchBytes,
+      observeRequest: (seconds, outcome) => metrics.bulkLatency.observe({ outcome }, seconds),
+    }),
+    deadLetters: new DeadLetterSink(createS3Client(endpoints), options.deadLetterBucket, options.deadLetterPrefix),
+    indexPrefix: options.indexPrefix,
+    vpcFlowFormats: options.vpcFlowFormats,
+    reader: { limit: options.maxRecordsPerRead, idleBackoffMs: options.idleBackoffMs },
+    lease: { failoverTimeMs: options.failoverTimeMs, maxLeasesForWorker: options.maxLeasesForWorker },
+    maxInFlightBatches: options.maxInFlightBatches,
+    batchBytes: options.batchBytes,
+    maxEventBytes: options.maxEventBytes,
+    retryDelayMs: options.retryDelayMs,
+    shardSyncIntervalMs: options.shardSyncIntervalMs,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    metrics,
+    lag: deps.lag,
+    log: deps.log,
+  });
+  return { worker, opensearch, metrics };
+}

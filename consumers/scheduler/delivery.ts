@@ -1,0 +1,36 @@
+import type { IndexableDocument } from '../../processors/index.ts';
+import { refusedDocument, type DeadLetterSink } from '../sinks/dead-letter.ts';
+import type { BulkSink } from '../sinks/opensearch-bulk.ts';
+import type { DeliveryOutcome } from './accounting.ts';
+import type { PreparedBatch } from './batch.ts';
+
+/**
+ * Sends one prepared batch to its sinks: documents to OpenSearch, then everything that
+ * cannot be indexed (undecodable records, oversized events, refused documents) to dead
+ * letters. Throws when a sink cannot take the batch; the caller retries the whole batch,
+ * and deterministic ids make the documents indexed last time harmless 409s.
+ */
+export class BatchDelivery {
+  constructor(
+    private readonly bulk: BulkSink,
+    private readonly deadLetters: DeadLetterSink,
+    private readonly streamName: string,
+  ) {}
+
+  /**
+   * `created` carries over between attempts at one batch: a document created by an attempt
+   * whose dead letters then failed is a 409 next time, and still counts as created.
+   */
+  async deliver(shardId: string, batch: PreparedBatch, signal: AbortSignal, created = new Map<string, IndexableDocument>()): Promise<DeliveryOutcome> {
+    const result = await this.bulk.write(batch.documents, signal);
+    for (const d of result.created) created.set(d.id, d);
+    const letters = [...batch.deadLetters, ...result.rejected.map((r) => refusedDocument(this.streamName, shardId, r))];
+    signal.throwIfAborted();
+    await this.deadLetters.write(letters);
+    return {
+      created: [...created.values()].map((d) => ({ source: d.source, eventTimestamp: d.eventTimestamp })),
+      duplicates: result.duplicates.filter((d) => !created.has(d.id)).length,
+      deadLetters: letters,
+    };
+  }
+}
