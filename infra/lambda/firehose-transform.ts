@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createKinesisClient, kinesisReingest } from '../../consumers/index.ts';
+import { createKinesisClient, kinesisReingest } from '../../consumers/reingest.ts';
 import {
   createFirehoseTransformHandler,
   type FirehoseTransformationEvent,
