@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { describeOptions, envName } from '../consumers/index.ts';
+import { describeOptions, envName, type EndpointOptionsSchema, type LocalStackEnvSchema } from '../consumers/index.ts';
 
 function shown(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -23,4 +23,11 @@ export function addSchemaOptions(command: Command, schema: z.ZodObject<z.ZodRawS
     command.addOption(new Option(meta.arg ? `--${flag} <${meta.arg}>` : `--${flag}`, help));
   }
   return command;
+}
+
+/** `  CENTRALOG_X  description` lines for a schema's variables. */
+export function describeEnv(schema: typeof EndpointOptionsSchema | typeof LocalStackEnvSchema): string {
+  const rows = Object.entries(schema.shape).map(([key, field]) => [envName(key), (field.meta()?.description as string) ?? ''] as const);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, text]) => `  ${name.padEnd(width)}  ${text}\n`).join('');
 }

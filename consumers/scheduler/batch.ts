@@ -68,7 +68,7 @@ export function prepareBatch(records: _Record[], options: BatchOptions): Prepare
         batch.deadLetters.push(undecodableRecord(position, data, decoded.error.message));
         continue;
       }
-      if ((decoded as { reingested?: boolean }).reingested) {
+      if (decoded.reingested) {
         batch.reingestedSkipped++;
         continue;
       }

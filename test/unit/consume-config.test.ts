@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConsumerOptions as resolveConsumeConfig } from '../../cli/consume.ts';
-import { envName, flagName, signsRequests } from '../../consumers/index.ts';
+import { buildProgram } from '../../cli/main.ts';
+import { ConsumerOptionsSchema, describeOptions, envName, flagName, signsRequests } from '../../consumers/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'centralog-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +73,27 @@ describe('centralog consume configuration', () => {
     expect(signsRequests({ opensearchAuth: 'auto', opensearchUrl: 'http://127.0.0.1:9200' })).toBeUndefined();
     expect(signsRequests({ opensearchAuth: 'sigv4', opensearchUrl: 'https://vpc-proxy.internal' })).toBe('es');
     expect(signsRequests({ opensearchAuth: 'none', opensearchUrl: 'https://x.es.amazonaws.com' })).toBeUndefined();
+  });
+
+  it('takes VPC flow formats as JSON from CENTRALOG_VPC_FLOW_FORMATS or a flag, naming a bad one', () => {
+    const env = { CENTRALOG_VPC_FLOW_FORMATS: '{"/vpc/custom": "${version} ${srcaddr} ${dstaddr}"}' };
+    expect(resolveConsumeConfig(required, env).vpcFlowFormats).toEqual({ '/vpc/custom': ['version', 'srcaddr', 'dstaddr'] });
+    expect(resolveConsumeConfig({ ...required, vpcFlowFormats: '{"/g": "version srcaddr"}' }, {}).vpcFlowFormats).toEqual({ '/g': ['version', 'srcaddr'] });
+    expect(() => resolveConsumeConfig(required, { CENTRALOG_VPC_FLOW_FORMATS: '{"/vpc/custom": ' })).toThrow(/^CENTRALOG_VPC_FLOW_FORMATS: /);
+    expect(() => resolveConsumeConfig(required, { CENTRALOG_VPC_FLOW_FORMATS: '{"/g": "${version} ${nope}"}' })).toThrow(
+      /^CENTRALOG_VPC_FLOW_FORMATS \[\/g\]: vpcflow: unknown field 'nope'/,
+    );
+  });
+
+  it('--help lists every option of the schema with its variable and default', () => {
+    const help = buildProgram().commands.find((c) => c.name() === 'consume')!.helpInformation();
+    for (const { key, defaultValue, meta } of describeOptions(ConsumerOptionsSchema)) {
+      expect(help).toContain(flagName(key));
+      expect(help).toContain(envName(key));
+      if (defaultValue !== undefined && meta.arg) expect(help.replace(/\s+/g, ' ')).toContain(`default ${typeof defaultValue === 'string' ? defaultValue : JSON.stringify(defaultValue)}`);
+    }
+    // Literal spot checks, independent of the schema: a default that drifts shows here.
+    expect(help.replace(/\s+/g, ' ')).toContain('--failover-time-ms <ms> a lease not renewed for this long is taken over (default 10000; CENTRALOG_FAILOVER_TIME_MS)');
   });
 
   it('derives flag and variable names from the keys', () => {
