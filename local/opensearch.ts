@@ -31,6 +31,11 @@ export interface OpenSearchOptions {
   cacheDir?: string;
   /** PATH used to look for java and mvn (tests use it to simulate a machine without them). */
   path?: string;
+  /**
+   * Extra opensearch.yml settings, e.g. `{ 'http.max_content_length': '64kb' }`. Binding,
+   * ports, discovery, cluster name and paths stay the launcher's: such keys are refused.
+   */
+  settings?: Record<string, string | number | boolean>;
 }
 
 export interface RunningOpenSearch {
@@ -101,6 +106,24 @@ function tail(file: string, lines = 20): string {
   }
 }
 
+// The launcher sets these on every node (loopback only, its own ports, single-node); a
+// file value would be overridden at best, so asking for one is a mistake worth naming.
+const LAUNCHER_OWNED = /^(network\.|(http|transport)\.(host|bind_host|publish_host|port)$|discovery\.|cluster\.(name|initial_)|node\.name$|path\.)/;
+
+/** Writes the node's opensearch.yml, which the runner reads from `node_1/config` (node ids start at 1). */
+function writeNodeSettings(baseDir: string, settings: Record<string, string | number | boolean>): void {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(settings)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new OpenSearchStartError(`not an OpenSearch setting name: ${JSON.stringify(key)}`);
+    if (LAUNCHER_OWNED.test(key)) throw new OpenSearchStartError(`setting ${key} is fixed by the local launcher (loopback, own ports, single node)`);
+    // A JSON string is a valid YAML scalar, so values with ':' or '#' stay intact.
+    lines.push(`${key}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
+  const configDir = join(baseDir, 'node_1', 'config');
+  mkdirSync(configDir, { recursive: true });
+  writeFileSync(join(configDir, 'opensearch.yml'), `${lines.join('\n')}\n`);
+}
+
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -120,6 +143,7 @@ export async function startOpenSearch(options: OpenSearchOptions): Promise<Runni
   const { classpath, ms: classpathMs } = resolveClasspath(cacheDir, options.path);
   const baseDir = resolve(options.baseDir);
   mkdirSync(baseDir, { recursive: true });
+  if (options.settings) writeNodeSettings(baseDir, options.settings);
   const logFile = options.logFile ?? join(baseDir, 'opensearch.log');
   writeFileSync(logFile, '');
   const port = await freePort();
