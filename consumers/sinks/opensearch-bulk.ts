@@ -1,6 +1,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunkBySize, type IndexableDocument } from '../../processors/index.ts';
+import { backoffDelay } from '../backoff.ts';
 
 export interface BulkSinkOptions {
   /** Bytes of NDJSON per _bulk request; OpenSearch does best at 5-15 MiB, some domains reject > 10 MiB. */
@@ -56,6 +57,12 @@ function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
+/** One _bulk request: its documents and their NDJSON lines, in the same order. */
+interface BulkChunk {
+  docs: BulkDocument[];
+  lines: string[];
+}
+
 interface BulkItemResult {
   status: number;
   error?: { type?: string; reason?: string; caused_by?: { reason?: string } };
@@ -68,6 +75,13 @@ interface BulkItemResult {
 export class BulkSink {
   private readonly opts: Required<Omit<BulkSinkOptions, 'observeRequest'>> & Pick<BulkSinkOptions, 'observeRequest'>;
   requests = 0;
+  /** Requests answered 413 and sent again as two halves. */
+  splits = 0;
+  /**
+   * The node's http.max_content_length once a 413 made us ask (null: it would not say);
+   * later requests are cut to fit it instead of being split again on every batch.
+   */
+  private nodeLimit: number | null | undefined;
 
   constructor(
     private readonly client: Client,
@@ -93,7 +107,7 @@ export class BulkSink {
       const retry: IndexableDocument[] = [];
       for (const chunk of this.chunks(pending)) {
         signal?.throwIfAborted();
-        retry.push(...(await this.send(chunk, outcome)));
+        retry.push(...(await this.send(chunk, outcome, signal)));
       }
       pending = retry;
       if (pending.length === 0) break;
@@ -102,32 +116,70 @@ export class BulkSink {
           `OpenSearch did not accept ${pending.length} document(s) after ${attempt} attempts`,
         );
       }
-      await sleep(this.backoff(attempt), undefined, { signal });
+      await sleep(backoffDelay(attempt, { baseMs: this.opts.baseDelayMs, maxMs: this.opts.maxDelayMs }), undefined, { signal });
     }
     return outcome;
   }
 
-  private backoff(attempt: number): number {
-    const ceiling = Math.min(this.opts.baseDelayMs * 2 ** (attempt - 1), this.opts.maxDelayMs);
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-  }
-
-  /** Serialises documents into request bodies no larger than maxRequestBytes. */
-  private *chunks(documents: BulkDocument[]): Generator<{ docs: BulkDocument[]; body: string }> {
+  /** Serialises documents into request bodies no larger than maxRequestBytes (or the node's limit, once known). */
+  private *chunks(documents: BulkDocument[]): Generator<BulkChunk> {
     const pairs = documents.map((doc) => ({ doc, ndjson: doc.ndjson ?? bulkLines(doc) }));
-    for (const chunk of chunkBySize(pairs, (p) => p.doc.bytes ?? Buffer.byteLength(p.ndjson), this.opts.maxRequestBytes)) {
-      yield { docs: chunk.map((p) => p.doc), body: chunk.map((p) => p.ndjson).join('') };
+    const maxBytes = Math.min(this.opts.maxRequestBytes, this.nodeLimit ?? Number.POSITIVE_INFINITY);
+    for (const chunk of chunkBySize(pairs, (p) => p.doc.bytes ?? Buffer.byteLength(p.ndjson), maxBytes)) {
+      yield { docs: chunk.map((p) => p.doc), lines: chunk.map((p) => p.ndjson) };
     }
   }
 
+  /** The node's request size limit, asked once; null when it cannot be read (e.g. no nodes-info permission). */
+  private async requestLimit(): Promise<number | null> {
+    if (this.nodeLimit === undefined) {
+      try {
+        const res = await this.client.nodes.info({ node_id: '_local', metric: ['http'] });
+        const nodes = (res.body as unknown as { nodes?: Record<string, { http?: { max_content_length_in_bytes?: number } }> }).nodes;
+        const limit = Object.values(nodes ?? {})[0]?.http?.max_content_length_in_bytes;
+        this.nodeLimit = typeof limit === 'number' && limit > 0 ? limit : null;
+      } catch {
+        this.nodeLimit = null;
+      }
+    }
+    return this.nodeLimit;
+  }
+
+  /**
+   * A request too large for OpenSearch (413): each half is sent on its own, recursively, so
+   * only a document too large by itself is refused, and every step sends fewer documents.
+   */
+  private async tooLarge(chunk: BulkChunk, bodyBytes: number, outcome: BulkOutcome, signal?: AbortSignal): Promise<BulkDocument[]> {
+    const limit = await this.requestLimit();
+    if (chunk.docs.length === 1) {
+      // A limit no larger than this request is the one that refused it; otherwise a proxy in front did.
+      const limitText = limit !== null && limit < bodyBytes ? `the ${limit}-byte request limit (http.max_content_length)` : 'the request size limit';
+      outcome.rejected.push({
+        document: chunk.docs[0]!,
+        status: 413,
+        reason: `document too large: its _bulk request is ${bodyBytes} bytes, over ${limitText}`,
+      });
+      return [];
+    }
+    this.splits++;
+    const half = Math.ceil(chunk.docs.length / 2);
+    const retry: BulkDocument[] = [];
+    for (const [from, to] of [[0, half], [half, chunk.docs.length]] as const) {
+      signal?.throwIfAborted();
+      retry.push(...(await this.send({ docs: chunk.docs.slice(from, to), lines: chunk.lines.slice(from, to) }, outcome, signal)));
+    }
+    return retry;
+  }
+
   /** Sends one request; returns the documents to retry. */
-  private async send(chunk: { docs: BulkDocument[]; body: string }, outcome: BulkOutcome): Promise<BulkDocument[]> {
+  private async send(chunk: BulkChunk, outcome: BulkOutcome, signal?: AbortSignal): Promise<BulkDocument[]> {
     this.requests++;
     let items: Array<Record<string, BulkItemResult>>;
+    const body = chunk.lines.join('');
     const started = performance.now();
     try {
       // A prebuilt NDJSON body: the client sends strings as they are.
-      const res = await this.client.bulk({ body: chunk.body as unknown as Parameters<Client['bulk']>[0]['body'] });
+      const res = await this.client.bulk({ body: body as unknown as Parameters<Client['bulk']>[0]['body'] });
       items = (res.body as unknown as { items: Array<Record<string, BulkItemResult>> }).items;
       this.opts.observeRequest?.((performance.now() - started) / 1000, 'ok');
     } catch (err) {
@@ -135,13 +187,7 @@ export class BulkSink {
       const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
       // Connection errors, 429 and 5xx on the whole request: every item is retried.
       if (status === undefined || isRetryableStatus(status)) return chunk.docs;
-      if (status === 413) {
-        if (chunk.docs.length === 1) {
-          outcome.rejected.push({ document: chunk.docs[0]!, status, reason: 'document larger than the bulk request limit' });
-          return [];
-        }
-        throw new BulkUnavailableError(`OpenSearch refused a ${chunk.body.length}-byte bulk request with 413`);
-      }
+      if (status === 413) return this.tooLarge(chunk, Buffer.byteLength(body), outcome, signal);
       throw err;
     }
     const retry: BulkDocument[] = [];
