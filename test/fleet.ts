@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@opensearch-project/opensearch';
-import type { AwsEndpoints, Lease, LeaseTable } from '../consumers/index.ts';
+import type { AwsEndpoints } from '../consumers/aws-clients.ts';
+import type { Lease, LeaseTable } from '../consumers/leases/lease-table.ts';
 import { waitFor } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -47,8 +48,8 @@ export class Fleet {
 
   constructor(private readonly opts: FleetOptions) {}
 
-  /** Starts a worker process and waits until it says it is running. */
-  async add(): Promise<FleetWorker> {
+  /** Starts a worker process and waits until it says it is running; `extraEnv` is added to the fleet's for this worker only. */
+  async add(extraEnv: Record<string, string> = {}): Promise<FleetWorker> {
     const id = `${this.opts.streamName}-w${this.next++}`;
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
@@ -67,6 +68,7 @@ export class Fleet {
       CENTRALOG_IDLE_BACKOFF_MS: '200',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...this.opts.env,
+      ...extraEnv,
     };
     const child = spawn(process.execPath, ['--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
       cwd: ROOT,
@@ -114,6 +116,25 @@ export class Fleet {
     await Promise.all(running.map((w) => w.exited));
     clearTimeout(timer);
   }
+}
+
+/** A worker's /metrics text. */
+export async function scrape(worker: FleetWorker): Promise<string> {
+  const res = await fetch(`${worker.statusUrl}/metrics`);
+  if (res.status !== 200) throw new Error(`GET /metrics of ${worker.id}: ${res.status}`);
+  return res.text();
+}
+
+/** The value of an unlabelled sample in Prometheus text, or undefined when it is not there. */
+export function metricValue(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A worker's /healthz answer: status, content type and parsed body. */
+export async function healthz(worker: FleetWorker): Promise<{ status: number; contentType: string | null; body: Record<string, unknown> }> {
+  const res = await fetch(`${worker.statusUrl}/healthz`);
+  return { status: res.status, contentType: res.headers.get('content-type'), body: (await res.json()) as Record<string, unknown> };
 }
 
 /** Owner -> shards, for unfinished leases. */

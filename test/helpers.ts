@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { inject } from 'vitest';
 import {
   createDynamoDbClient,
@@ -36,6 +37,65 @@ export async function startTestStack() {
     stop: async () => {
       await Promise.all(emulators.map((e) => e.stop()));
     },
+  };
+}
+
+/** A loopback TCP gate in front of a service: shut, clients get ECONNREFUSED; open again, on the same port. */
+export interface Gate {
+  endpoint: string;
+  /** Stops listening and cuts every open connection, as if the service had gone away. */
+  shut(): Promise<void>;
+  open(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Puts a gate in front of an http://127.0.0.1:port endpoint. The service behind it keeps
+ * its state (an emulator that is closed loses its data), so it can come back as it was.
+ */
+export async function startGate(target: string): Promise<Gate> {
+  const { hostname, port: targetPort } = new URL(target);
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const upstream = connect(Number(targetPort), hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(0);
+  const { port } = server.address() as AddressInfo;
+  let listening = true;
+  const shut = async () => {
+    if (!listening) return;
+    listening = false;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    await closed;
+  };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    shut,
+    open: async () => {
+      if (listening) return;
+      await listen(port);
+      listening = true;
+    },
+    stop: shut,
   };
 }
 
