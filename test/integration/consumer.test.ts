@@ -1,17 +1,12 @@
-import { GetRecordsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BulkSink,
-  createKinesisClient,
-  createOpenSearchClient,
-  DeadLetterSink,
-  LeaseTable,
-  listShards,
-  TRIM_HORIZON,
-  Worker,
-  type WorkerOptions,
-} from '../../consumers/index.ts';
+import { LeaseTable, TRIM_HORIZON } from '../../consumers/leases/lease-table.ts';
+import { createOpenSearchClient } from '../../consumers/opensearch-client.ts';
+import { listShards } from '../../consumers/retrieval/list-shards.ts';
+import { Worker, type WorkerOptions } from '../../consumers/scheduler/worker.ts';
+import { DeadLetterSink } from '../../consumers/sinks/dead-letter.ts';
+import { BulkSink } from '../../consumers/sinks/opensearch-bulk.ts';
 import { readDeadLetters, indexedEventIdCounts } from '../../cli/verify.ts';
 import { baseComponentTemplate, indexTemplates, installIndexTemplates } from '../../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, freePort } from '../../local/index.ts';
@@ -231,49 +226,5 @@ describe('consumer worker on the real local stack', () => {
     expect(up.counters.created).toBe(20);
     const counts = await indexedEventIdCounts(stack.opensearch, pattern, [...simulator.producedKeys].map((k) => k.split('|')[3]!));
     expect(counts.size).toBe(20);
-  });
-
-  it('holds at most maxInFlightBatches GetRecords responses and stops reading while OpenSearch refuses everything (backpressure)', async () => {
-    const { streamName, options } = await setup(6);
-    const simulator = new CloudWatchLogsSimulator({ kinesis: stack.kinesis, streamName, accounts: 3 });
-    await simulator.produce(6000);
-    // Count GetRecords calls and the bytes they returned, on the real client.
-    const kinesis = createKinesisClient(stack.endpoints);
-    const calls: number[] = [];
-    const send = kinesis.send.bind(kinesis) as (command: unknown, options?: unknown) => Promise<unknown>;
-    (kinesis as unknown as { send: typeof send }).send = async (command, opts) => {
-      const out = await send(command, opts);
-      if (command instanceof GetRecordsCommand) calls.push(((out as { Records?: unknown[] }).Records ?? []).length);
-      return out;
-    };
-    const deadPort = await freePort();
-    const worker = new Worker(
-      options({
-        kinesis,
-        bulk: new BulkSink(createOpenSearchClient(`http://127.0.0.1:${deadPort}`), { maxAttempts: 2, baseDelayMs: 10 }),
-        maxInFlightBatches: 2,
-        retryDelayMs: 50,
-        shutdownTimeoutMs: 200,
-      }),
-    );
-    let peakInFlight = 0;
-    const sampler = setInterval(async () => {
-      const [gauge] = (await worker.metrics.inFlightBytes.get()).values;
-      peakInFlight = Math.max(peakInFlight, gauge?.value ?? 0);
-    }, 20);
-    await worker.start();
-    await waitFor('six leases held', () => worker.heldShards.length === 6, 10_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    clearInterval(sampler);
-    const retries = (await worker.metrics.deliveryRetries.get()).values[0]?.value ?? 0;
-    await worker.stop();
-    // Two batches got records and are stuck retrying; no other shard read anything meanwhile.
-    expect(calls.filter((n) => n > 0)).toHaveLength(2);
-    expect(calls.length).toBeLessThanOrEqual(2);
-    expect(retries).toBeGreaterThan(5);
-    expect(peakInFlight).toBeGreaterThan(0);
-    // The bound: maxInFlightBatches GetRecords responses, each at most 10 MiB (the Kinesis limit).
-    expect(peakInFlight).toBeLessThanOrEqual(2 * 10 * 1024 * 1024);
-    expect(worker.counters.eventsIn).toBe(0);
   });
 });
