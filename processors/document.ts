@@ -4,6 +4,7 @@ import type { CwlEnvelope, CwlLogEvent } from './cwl-codec.ts';
 import { parseCloudTrailRecord } from './parsers/cloudtrail.ts';
 import { parseGuardDutyFinding } from './parsers/guardduty.ts';
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
+import { isUsableDate } from './parsers/values.ts';
 import { DEFAULT_VPC_FLOW_FORMAT, isVpcFlowHeader, parseVpcFlowFormat, parseVpcFlowLine } from './parsers/vpcflow.ts';
 import { detectSource, type SourceType, type VpcFlowFormats } from './source.ts';
 import { utcParts } from './utc.ts';
@@ -49,10 +50,6 @@ export function guardDutyDocumentId(findingId: string, updatedAt: string): strin
 export function indexName(prefix: string, source: SourceType, eventTime: Date): string {
   const { year, month, day } = utcParts(eventTime);
   return `${prefix}-aws.${source}-${year}.${month}.${day}`;
-}
-
-function validTime(d: Date | undefined): d is Date {
-  return d !== undefined && !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999;
 }
 
 
@@ -102,7 +99,7 @@ export function toDocument(
   const detected = detectSource(event.message, format);
   const result = parse(detected, ctx);
   const cwlTime = new Date(event.timestamp);
-  const fallbackTime = validTime(cwlTime) ? cwlTime : new Date(0);
+  const fallbackTime = isUsableDate(cwlTime) ? cwlTime : new Date(0);
 
   let source: SourceType;
   let time: Date;
@@ -110,7 +107,7 @@ export function toDocument(
   let idParts: string[] | undefined;
   if (result && 'parsed' in result) {
     source = result.source;
-    time = validTime(result.parsed.timestamp) ? result.parsed.timestamp : fallbackTime;
+    time = isUsableDate(result.parsed.timestamp) ? result.parsed.timestamp : fallbackTime;
     body = result.parsed.document;
     idParts = result.parsed.idParts;
   } else {

@@ -1,3 +1,4 @@
+import { obj, type Obj } from './parsers/values.ts';
 import { DEFAULT_VPC_FLOW_FORMAT, looksLikeVpcFlowLine } from './parsers/vpcflow.ts';
 
 /** The source families centralog indexes; `cloudwatch_logs` is the generic fallback. */
@@ -15,16 +16,12 @@ export type DetectedEvent =
   | { source: 'vpcflow'; line: string; format: string[] }
   | { source: 'cloudwatch_logs'; json?: Record<string, unknown> };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** CloudTrail records carry eventVersion and eventSource; Insight events carry their source inside insightDetails. */
-function isCloudTrailRecord(o: Record<string, unknown>): boolean {
-  return typeof o.eventVersion === 'string' && (typeof o.eventSource === 'string' || isObject(o.insightDetails));
+function isCloudTrailRecord(o: Obj): boolean {
+  return typeof o.eventVersion === 'string' && (typeof o.eventSource === 'string' || obj(o.insightDetails) !== undefined);
 }
 
-function isBareFinding(o: Record<string, unknown>): boolean {
+function isBareFinding(o: Obj): boolean {
   return 'schemaVersion' in o && typeof o.type === 'string' && 'severity' in o;
 }
 
@@ -48,16 +45,16 @@ function splitFields(line: string): string[] {
 export function detectSource(message: string, vpcFlowFormat?: string[]): DetectedEvent {
   const trimmed = message.trim();
   if (trimmed.startsWith('{')) {
-    let json: unknown;
+    let json: Obj | undefined;
     try {
-      json = JSON.parse(trimmed);
+      json = obj(JSON.parse(trimmed));
     } catch {
       return { source: 'cloudwatch_logs' };
     }
-    if (!isObject(json)) return { source: 'cloudwatch_logs' };
+    if (!json) return { source: 'cloudwatch_logs' };
     if (isCloudTrailRecord(json)) return { source: 'cloudtrail', record: json };
-    const detail = json.detail;
-    if (isObject(detail)) {
+    const detail = obj(json.detail);
+    if (detail) {
       if (CLOUDTRAIL_DETAIL_TYPES.has(String(json['detail-type'])) && isCloudTrailRecord(detail)) {
         return { source: 'cloudtrail', record: detail };
       }

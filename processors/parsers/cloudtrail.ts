@@ -21,43 +21,15 @@
  * Absent values are left out (prune(), the compact() of ./types.ts in an allocation-light form).
  * Values that OpenSearch would reject are never emitted: `source.ip`/`related.ip` only hold
  * addresses that validate as IPv4/IPv6 (CloudTrail writes service names, "AWS Internal" and, in
- * anonymised data, things like `225.01.00.16` there), booleans only come from real booleans or
- * "true"/"false", dates only from parseable timestamps, and a string leaf inside a flat_object
+ * anonymised data, things like `225.01.00.16` there), booleans and dates only from what ./values.ts
+ * reads as such, and a string leaf inside a flat_object
  * longer than FLAT_VALUE_MAX_CHARS is shortened so that it stays under Lucene's term size limit.
  *
  * Only an unusable record throws (ParseError, so the event is indexed as generic, tagged):
  * `eventTime` missing or not a timestamp, `eventName`/`eventSource` missing or not strings.
  */
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './types.ts';
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A non-empty string, else undefined. */
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** An identifier: a non-empty string, or a number written as one (bad exports do that to account ids). */
-function ident(v: unknown): string | undefined {
-  if (typeof v === 'string') return v !== '' ? v : undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
-
-/** true/false from a boolean or the strings CloudTrail uses ("true", "false"); anything else is unknown. */
-function bool(v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'string') {
-    const s = v.toLowerCase();
-    if (s === 'true' || s === 'yes') return true;
-    if (s === 'false' || s === 'no') return false;
-  }
-  return undefined;
-}
+import { bool, isIpAddress, obj, parseTime, str, type Obj } from './values.ts';
 
 /**
  * compact() of ./types.ts (same result: no undefined, null, '' or empty arrays/objects, recursively),
@@ -86,42 +58,6 @@ function prune(doc: EcsDocument): EcsDocument | undefined {
 // Time
 
 /**
- * `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH[:MM]]`. CloudTrail writes `2023-07-19T21:17:28Z`; the space
- * instead of `T` and a missing zone (read as UTC) are accepted because exports of CloudTrail data
- * (e.g. data lakes) rewrite the time that way.
- */
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-/** A CloudTrail timestamp as a Date, or undefined when it is not one (never a local-time guess). */
-export function parseCloudTrailTime(s: string): Date | undefined {
-  const m = TIME_RE.exec(s.trim());
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
-    return undefined;
-  }
-  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
-  let t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  const check = new Date(t);
-  if (check.getUTCDate() !== day) return undefined; // 2023-02-30 and the like
-  const zone = m[8];
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    const offH = Number(digits.slice(0, 2));
-    const offM = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-    if (offH > 23 || offM > 59) return undefined;
-    t -= sign * (offH * 60 + offM) * 60_000;
-  }
-  return new Date(t);
-}
-
-/**
  * The event's own time. `eventTime` is required; a Logstash/Beats-style `@timestamp` is accepted in its
  * place only when `eventTime` is absent (exports of CloudTrail data move it there).
  */
@@ -129,7 +65,7 @@ function eventTime(record: Obj): Date {
   const raw = record.eventTime ?? record['@timestamp'];
   if (raw === undefined || raw === null) throw new ParseError('cloudtrail', 'eventTime missing');
   if (typeof raw !== 'string') throw new ParseError('cloudtrail', `eventTime is not a string (${typeof raw})`);
-  const t = parseCloudTrailTime(raw);
+  const t = parseTime(raw);
   if (!t) throw new ParseError('cloudtrail', `eventTime invalid: ${JSON.stringify(raw.slice(0, 64))}`);
   return t;
 }
@@ -144,54 +80,6 @@ function requiredName(record: Obj, key: 'eventName' | 'eventSource', insight: Ob
     throw new ParseError('cloudtrail', `${key} missing`);
   }
   throw new ParseError('cloudtrail', `${key} is not a non-empty string (${typeof v})`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// IP addresses
-
-function isIPv4(s: string): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    // No leading zeros: "01" is octal to some parsers and rejected by OpenSearch's ip type.
-    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === '0')) return false;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 48 || c > 57) return false;
-    }
-    if (Number(p) > 255) return false;
-  }
-  return true;
-}
-
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-function isIPv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45 || s.includes('%')) return false;
-  const halves = s.split('::');
-  if (halves.length > 2) return false;
-  const groupsOf = (h: string): string[] => (h === '' ? [] : h.split(':'));
-  const head = groupsOf(halves[0] ?? '');
-  const tail = halves.length === 2 ? groupsOf(halves[1] ?? '') : [];
-  const all = [...head, ...tail];
-  let count = 0;
-  for (let i = 0; i < all.length; i++) {
-    const g = all[i] ?? '';
-    if (i === all.length - 1 && g.includes('.')) {
-      if (!isIPv4(g)) return false;
-      count += 2;
-    } else if (HEX_GROUP.test(g)) {
-      count += 1;
-    } else {
-      return false;
-    }
-  }
-  return halves.length === 2 ? count <= 7 : count === 8;
-}
-
-/** True when `s` is an address OpenSearch's `ip` type accepts. */
-export function isIpAddress(s: string): boolean {
-  return s.includes(':') ? isIPv6(s) : isIPv4(s);
 }
 
 /** A DNS-like name (service principals such as `ec2.amazonaws.com`), never a dotted-number string. */
@@ -241,20 +129,19 @@ function shortenLongStrings(v: unknown, depth: number): unknown {
  */
 function flat(v: unknown): EcsDocument | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  let obj: Obj;
-  if (isObj(v)) {
+  let o = obj(v);
+  if (o) {
     let empty = true;
-    for (const _ in v) {
+    for (const _ in o) {
       empty = false;
       break;
     }
     if (empty) return undefined;
-    obj = v;
   } else {
     if (Array.isArray(v) && v.length === 0) return undefined;
-    obj = { value: v };
+    o = { value: v };
   }
-  return hasLongString(obj, 0) ? (shortenLongStrings(obj, 0) as EcsDocument) : obj;
+  return hasLongString(o, 0) ? (shortenLongStrings(o, 0) as EcsDocument) : o;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,24 +185,24 @@ function principalSuffix(principalId: string | undefined): string | undefined {
   return i >= 0 && i < principalId.length - 1 ? principalId.slice(i + 1) : undefined;
 }
 
-function identity(raw: unknown): Identity | undefined {
-  if (!isObj(raw)) return undefined;
+function identity(input: unknown): Identity | undefined {
+  const raw = obj(input);
+  if (!raw) return undefined;
   const type = str(raw.type);
   const arn = str(raw.arn);
-  const principalId = ident(raw.principalId);
-  const accountId = ident(raw.accountId);
+  const principalId = str(raw.principalId);
+  const accountId = str(raw.accountId);
   const userName = str(raw.userName);
   const invokedBy = str(raw.invokedBy);
 
-  const sc = isObj(raw.sessionContext) ? raw.sessionContext : undefined;
-  const issuer = sc && isObj(sc.sessionIssuer) ? sc.sessionIssuer : undefined;
-  const attributes = sc && isObj(sc.attributes) ? sc.attributes : undefined;
-  const webId = sc && isObj(sc.webIdFederationData) ? sc.webIdFederationData : undefined;
+  const sc = obj(raw.sessionContext);
+  const issuer = obj(sc?.sessionIssuer);
+  const attributes = obj(sc?.attributes);
+  const webId = obj(sc?.webIdFederationData);
   const issuerName = issuer ? str(issuer.userName) : undefined;
   const issuerType = issuer ? str(issuer.type) : undefined;
-  const onBehalfOf = isObj(raw.onBehalfOf) ? raw.onBehalfOf : undefined;
-  const creationRaw = attributes ? str(attributes.creationDate) : undefined;
-  const creation = creationRaw ? parseCloudTrailTime(creationRaw) : undefined;
+  const onBehalfOf = obj(raw.onBehalfOf);
+  const creation = parseTime(attributes?.creationDate);
 
   let name: string | undefined;
   let id: string | undefined = principalId;
@@ -342,7 +229,7 @@ function identity(raw: unknown): Identity | undefined {
       name = invokedBy;
       break;
     case 'IdentityCenterUser':
-      id = ident(onBehalfOf?.userId) ?? ident(raw.userId) ?? principalId;
+      id = str(onBehalfOf?.userId) ?? str(raw.userId) ?? principalId;
       name = userName ?? arnLastSegment(arn);
       break;
     case 'AWSAccount':
@@ -379,7 +266,7 @@ function identity(raw: unknown): Identity | undefined {
       credential_id: str(raw.credentialId),
       identity_store_arn: str(raw.identityStoreArn) ?? str(onBehalfOf?.identityStoreArn),
       on_behalf_of: onBehalfOf
-        ? { user_id: ident(onBehalfOf.userId), identity_store_arn: str(onBehalfOf.identityStoreArn) }
+        ? { user_id: str(onBehalfOf.userId), identity_store_arn: str(onBehalfOf.identityStoreArn) }
         : undefined,
       session_context: sc
         ? {
@@ -390,9 +277,9 @@ function identity(raw: unknown): Identity | undefined {
             session_issuer: issuer
               ? {
                   type: issuerType,
-                  principal_id: ident(issuer.principalId),
+                  principal_id: str(issuer.principalId),
                   arn: str(issuer.arn),
-                  account_id: ident(issuer.accountId),
+                  account_id: str(issuer.accountId),
                   user_name: issuerName,
                 }
               : undefined,
@@ -599,7 +486,7 @@ function classify(
     const types = [IAM_TYPE[verb]];
     if (eventName.includes('Group')) types.push('group');
     else if (IAM_USER_OBJECT.test(eventName)) types.push('user');
-    const policyArn = isObj(requestParameters) ? str(requestParameters.policyArn) : undefined;
+    const policyArn = str(obj(requestParameters)?.policyArn);
     if (policyArn?.endsWith(':policy/AdministratorAccess')) types.push('admin');
     return cls(['iam'], types);
   }
@@ -652,13 +539,14 @@ function classify(
 function resources(v: unknown): EcsDocument[] | undefined {
   if (!Array.isArray(v)) return undefined;
   const out: EcsDocument[] = [];
-  for (const r of v) {
-    if (!isObj(r)) continue;
+  for (const item of v) {
+    const r = obj(item);
+    if (!r) continue;
     const doc = prune({
       arn: str(r.ARN) ?? str(r.arn),
       arn_prefix: str(r.ARNPrefix) ?? str(r.arnPrefix),
       type: str(r.type),
-      account_id: ident(r.accountId),
+      account_id: str(r.accountId),
     });
     if (doc) out.push(doc);
   }
@@ -667,11 +555,8 @@ function resources(v: unknown): EcsDocument[] | undefined {
 
 /** The result a sign-in event reports for itself (`responseElements.ConsoleLogin`, `...CheckMfa`, ...). */
 function signInResult(eventName: string, response: unknown, serviceDetails: unknown): string | undefined {
-  if (isObj(response)) {
-    const r = str(response[eventName]) ?? str(response.ConsoleLogin);
-    if (r) return r;
-  }
-  return isObj(serviceDetails) ? str(serviceDetails[eventName]) : undefined;
+  const r = obj(response);
+  return str(r?.[eventName]) ?? str(r?.ConsoleLogin) ?? str(obj(serviceDetails)?.[eventName]);
 }
 
 /**
@@ -679,9 +564,9 @@ function signInResult(eventName: string, response: unknown, serviceDetails: unkn
  * Throws ParseError (never anything else) when the record cannot be used.
  */
 export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: ParseContext): ParsedEvent {
-  if (!isObj(record)) throw new ParseError('cloudtrail', 'record is not an object');
+  if (!obj(record)) throw new ParseError('cloudtrail', 'record is not an object');
   const timestamp = eventTime(record);
-  const insight = isObj(record.insightDetails) ? record.insightDetails : undefined;
+  const insight = obj(record.insightDetails);
   const eventName = requiredName(record, 'eventName', insight);
   const eventSource = requiredName(record, 'eventSource', insight);
 
@@ -689,7 +574,7 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
   const eventCategory = str(record.eventCategory);
   const managementEvent = bool(record.managementEvent);
   const readOnly = bool(record.readOnly);
-  const errorCode = ident(record.errorCode);
+  const errorCode = str(record.errorCode);
   const errorMessage = str(record.errorMessage);
   const requestParameters = record.requestParameters;
   const responseElements = record.responseElements;
@@ -709,9 +594,10 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
   const relatedUsers = new Set<string>();
   for (const n of who?.names ?? []) if (n !== HIDDEN) relatedUsers.add(n);
   let targetUser: string | undefined;
-  if (IAM_SOURCES.has(eventSource) && isObj(requestParameters)) {
-    targetUser = str(requestParameters.userName);
-    const roleName = str(requestParameters.roleName);
+  const params = obj(requestParameters);
+  if (IAM_SOURCES.has(eventSource) && params) {
+    targetUser = str(params.userName);
+    const roleName = str(params.roleName);
     if (targetUser && targetUser !== HIDDEN) relatedUsers.add(targetUser);
     if (roleName) relatedUsers.add(roleName);
   }
@@ -736,8 +622,8 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
     requestParameters,
   );
 
-  const tls = isObj(record.tlsDetails) ? record.tlsDetails : undefined;
-  const extra = isObj(additionalEventData) ? additionalEventData : undefined;
+  const tls = obj(record.tlsDetails);
+  const extra = obj(additionalEventData);
 
   const document: EcsDocument =
     prune({
@@ -745,13 +631,13 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
       kind: 'event',
       action: eventName,
       provider: eventSource,
-      id: ident(record.eventID),
+      id: str(record.eventID),
       outcome,
       category,
       type,
     },
     cloud: {
-      account: { id: ident(record.recipientAccountId) ?? who?.accountId ?? ctx.owner },
+      account: { id: str(record.recipientAccountId) ?? who?.accountId ?? ctx.owner },
       region: str(record.awsRegion),
     },
     user: who ? { ...who.user, target: { name: targetUser } } : undefined,
@@ -770,11 +656,11 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
         management_event: managementEvent,
         read_only: readOnly,
         api_version: str(record.apiVersion),
-        request_id: ident(record.requestID),
+        request_id: str(record.requestID),
         shared_event_id: str(record.sharedEventID),
-        recipient_account_id: ident(record.recipientAccountId),
+        recipient_account_id: str(record.recipientAccountId),
         vpc_endpoint_id: str(record.vpcEndpointId),
-        vpc_endpoint_account_id: ident(record.vpcEndpointAccountId),
+        vpc_endpoint_account_id: str(record.vpcEndpointAccountId),
         session_credential_from_console: bool(record.sessionCredentialFromConsole),
         error_code: errorCode,
         error_message: errorMessage,

@@ -14,53 +14,11 @@
  * `flat_object`. Only syntactically valid IP addresses reach `ip` fields; placeholders such as
  * the `GeneratedFinding*` values of sample findings stay under `aws.guardduty.*`.
  */
-import { isIP } from 'node:net';
 import { compact, ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './types.ts';
-
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown): Obj | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
-}
+import { bool, int, ip, num, obj, parseTime, str, type Obj } from './values.ts';
 
 function arr(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
-}
-
-/** A non-empty string; finite numbers are accepted as their decimal form (ids sometimes arrive numeric). */
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.length > 0 ? v : undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
-
-/** A finite number, from a number or a numeric string ("209", "7.5"). */
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
-}
-
-function int(v: unknown): number | undefined {
-  const n = num(v);
-  return n !== undefined && Number.isInteger(n) ? n : undefined;
-}
-
-function bool(v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return undefined;
-}
-
-/** The address if it is a valid IPv4/IPv6 literal OpenSearch's `ip` type accepts, else undefined. */
-export function validIp(v: unknown): string | undefined {
-  if (typeof v !== 'string') return undefined;
-  if (v.includes('%')) return undefined; // zone ids (fe80::1%eth0) are not storable as `ip`
-  return isIP(v) !== 0 ? v : undefined;
 }
 
 function unique<T>(values: Iterable<T | undefined>): T[] {
@@ -69,51 +27,8 @@ function unique<T>(values: Iterable<T | undefined>): T[] {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Time
-
-const TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-function inRange(d: Date): Date | undefined {
-  const t = d.getTime();
-  if (Number.isNaN(t)) return undefined;
-  const y = d.getUTCFullYear();
-  return y >= 1970 && y <= 9999 ? d : undefined;
-}
-
-/**
- * Parses the time formats GuardDuty uses: ISO 8601 (`2017-12-08T15:32:49.865Z`), the
- * space-separated form without a zone (`2025-02-25 20:40:06.721`, taken as UTC), fractions of
- * any length (`.000000000`), and epoch numbers (seconds, or milliseconds when large).
- * Undefined for anything else, impossible calendar dates included; never throws.
- */
-export function parseGuardDutyTime(value: unknown): Date | undefined {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return undefined;
-    return inRange(new Date(Math.abs(value) < 1e11 ? value * 1000 : value));
-  }
-  if (typeof value !== 'string') return undefined;
-  const m = TIME.exec(value.trim());
-  if (!m) return undefined;
-  const [, y = '', mo = '', d = '', h = '', mi = '', s = '', frac = '', zone] = m;
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
-  let offset = 'Z';
-  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
-    const digits = zone.slice(1).replace(':', '');
-    offset = `${zone[0]}${digits.slice(0, 2)}:${digits.slice(2, 4) || '00'}`;
-  }
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${(frac + '000').slice(0, 3)}${offset}`);
-  if (Number.isNaN(date.getTime())) return undefined;
-  // Date silently rolls 2025-02-30 over into March: reject dates that do not exist.
-  const local = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (local.getUTCFullYear() !== Number(y) || local.getUTCMonth() !== Number(mo) - 1 || local.getUTCDate() !== Number(d)) {
-    return undefined;
-  }
-  return inRange(date);
-}
-
 function isoTime(value: unknown): string | undefined {
-  return parseGuardDutyTime(value)?.toISOString();
+  return parseTime(value)?.toISOString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,9 +125,9 @@ class Builder {
 
   /** Records a valid IP as related and returns it; invalid strings are dropped here. */
   ip(v: unknown): string | undefined {
-    const ip = validIp(v);
-    if (ip !== undefined && !this.ips.includes(ip)) this.ips.push(ip);
-    return ip;
+    const valid = ip(v);
+    if (valid !== undefined && !this.ips.includes(valid)) this.ips.push(valid);
+    return valid;
   }
 
   relatedUser(v: unknown): string | undefined {
@@ -611,7 +526,7 @@ export function parseGuardDutyFinding(
   const version = updatedAt ?? createdAt;
   if (version === undefined) throw new ParseError('guardduty', `finding ${id} has no updatedAt or createdAt`);
   const timestamp =
-    parseGuardDutyTime(finding.updatedAt) ?? parseGuardDutyTime(finding.createdAt) ?? parseGuardDutyTime(envelope?.time);
+    parseTime(finding.updatedAt) ?? parseTime(finding.createdAt) ?? parseTime(envelope?.time);
   if (timestamp === undefined) {
     throw new ParseError('guardduty', `finding ${id} has no usable updatedAt or createdAt (${JSON.stringify(version).slice(0, 64)})`);
   }

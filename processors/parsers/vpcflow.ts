@@ -13,6 +13,7 @@
  */
 import { pad2 } from '../utc.ts';
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './types.ts';
+import { digits, isIpAddress } from './values.ts';
 
 /** How a field's value is checked and typed. */
 export type VpcFlowFieldKind =
@@ -145,7 +146,7 @@ function docKey(name: string): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// Value checks (no regular expressions on the hot path)
+// Value checks
 
 /** Longest digit string taken as a number: 18 digits always fit a signed 64-bit long. */
 const MAX_COUNT_DIGITS = 18;
@@ -153,96 +154,6 @@ const MAX_COUNT_DIGITS = 18;
 const MAX_TIME_DIGITS = 15;
 /** Latest second that keeps a four-digit year (9999-12-31T23:59:59Z). */
 const MAX_TIME_S = 253_402_300_799;
-
-/** The value of a string of ASCII digits, or -1 when it is not one (or is too long). */
-function parseDigits(s: string, maxDigits: number): number {
-  const len = s.length;
-  if (len === 0 || len > maxDigits) return -1;
-  let n = 0;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return len > 15 ? Number(s) : n;
-}
-
-function isAllDigits(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/** Dotted-quad IPv4 without leading zeros (as OpenSearch's `ip` type accepts). */
-function isIPv4(s: string): boolean {
-  const len = s.length;
-  if (len < 7 || len > 15) return false;
-  let dots = 0;
-  let digits = 0;
-  let value = 0;
-  let first = 0;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return false;
-      digits = 0;
-      value = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits === 0) first = c;
-      else if (first === 48) return false; // leading zero
-      value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return false;
-    } else {
-      return false;
-    }
-  }
-  return dots === 3 && digits > 0;
-}
-
-function isHexDigit(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
-/** 16-bit groups in `a:b:c` (a trailing dotted IPv4 counts as 2 when allowed), or -1. */
-function ipv6Groups(s: string, allowV4Tail: boolean): number {
-  let groups = 0;
-  let len = 0;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 58) {
-      if (len === 0) return -1;
-      groups++;
-      len = 0;
-      start = i + 1;
-    } else if (c === 46) {
-      return allowV4Tail && isIPv4(s.slice(start)) ? groups + 2 : -1;
-    } else if (isHexDigit(c)) {
-      if (++len > 4) return -1;
-    } else {
-      return -1;
-    }
-  }
-  return len === 0 ? -1 : groups + 1;
-}
-
-/** RFC 4291 text form: 8 groups, or fewer with one `::`, optionally ending in dotted IPv4. */
-function isIPv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45) return false;
-  const dc = s.indexOf('::');
-  if (dc === -1) return ipv6Groups(s, true) === 8;
-  if (s.indexOf('::', dc + 1) !== -1) return false;
-  const head = dc === 0 ? 0 : ipv6Groups(s.slice(0, dc), false);
-  const tail = dc + 2 === s.length ? 0 : ipv6Groups(s.slice(dc + 2), true);
-  return head >= 0 && tail >= 0 && head + tail <= 7;
-}
-
-function isIp(s: string): boolean {
-  return s.indexOf(':') === -1 ? isIPv4(s) : isIPv6(s);
-}
 
 /** A time value that could not be placed on a date (kept only in event.original). */
 const UNUSABLE_TIME = -2;
@@ -255,23 +166,23 @@ const UNUSABLE_TIME = -2;
 function convertValue(kind: VpcFlowFieldKind, raw: string): string | number | undefined {
   switch (kind) {
     case 'count': {
-      const n = parseDigits(raw, MAX_COUNT_DIGITS);
+      const n = digits(raw, MAX_COUNT_DIGITS);
       return n < 0 ? undefined : n;
     }
     case 'port': {
-      const n = parseDigits(raw, 5);
+      const n = digits(raw, 5);
       return n < 0 || n > 65535 ? undefined : n;
     }
     case 'protocol': {
-      const n = parseDigits(raw, 3);
+      const n = digits(raw, 3);
       return n < 0 || n > 255 ? undefined : n;
     }
     case 'time': {
-      if (!isAllDigits(raw)) return undefined;
-      return raw.length > MAX_TIME_DIGITS ? UNUSABLE_TIME : parseDigits(raw, MAX_TIME_DIGITS);
+      const n = digits(raw, MAX_TIME_DIGITS);
+      return n >= 0 ? n : digits(raw, Infinity) >= 0 ? UNUSABLE_TIME : undefined;
     }
     case 'ip':
-      return isIp(raw) ? raw : undefined;
+      return isIpAddress(raw) ? raw : undefined;
     case 'action':
       return raw === 'ACCEPT' || raw === 'REJECT' ? raw : undefined;
     case 'log-status':
@@ -578,11 +489,11 @@ class VpcFlowFormat implements CompiledVpcFlowFormat {
     // log groups they are configured for, so their version is not pinned.
     for (const i of this.accountPositions) {
       const raw = fields[i]!;
-      if (raw !== '-' && raw !== 'unknown' && !(raw.length === 12 && isAllDigits(raw))) return false;
+      if (raw !== '-' && raw !== 'unknown' && !(raw.length === 12 && digits(raw, 12) >= 0)) return false;
     }
     const v = this.at.version;
     if (v >= 0 && fields[v] !== '-') {
-      const version = parseDigits(fields[v]!, 3);
+      const version = digits(fields[v]!, 3);
       if (version < 2 || (this.exactVersion !== 0 && version !== this.exactVersion)) return false;
     }
     return true;
