@@ -4,10 +4,12 @@ import { ParseError } from '../processors/index.ts';
 import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
 import { parseCommand } from './commands/parse.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
+import { replayCommand } from './commands/replay.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand];
+const COMMANDS = [demoCommand, consumeCommand, parseCommand, replayCommand, reconcileCommand];
 
 export function buildProgram(): Command {
   const program = new Command()
