@@ -1,6 +1,7 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunkBySize } from '../../processors/index.ts';
+import { backoffDelay } from '../backoff.ts';
 
 // PutRecords limits: 500 records and 5 MiB (data plus partition keys) per call.
 export const PUT_RECORDS_MAX_ENTRIES = 500;
@@ -15,6 +16,16 @@ export interface PutRecordsOptions {
 /** Some entries were still refused after every attempt; the message names the error codes. */
 export class PutRecordsFailedError extends Error {
   override readonly name = 'PutRecordsFailedError';
+
+  constructor(
+    /** Entries not written. */
+    readonly failed: number,
+    /** Their distinct error codes from the last attempt. */
+    readonly codes: string[],
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Splits entries into PutRecords calls within the per-call limits. */
@@ -34,8 +45,7 @@ export async function putRecordsWithRetry(
   options: PutRecordsOptions = {},
 ): Promise<void> {
   const maxAttempts = options.maxAttempts ?? 8;
-  const base = options.baseDelayMs ?? 100;
-  const cap = options.maxDelayMs ?? 5000;
+  const policy = { baseMs: options.baseDelayMs ?? 100, maxMs: options.maxDelayMs ?? 5000 };
   for (const batch of putRecordsBatches(entries)) {
     let pending = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -48,12 +58,14 @@ export async function putRecordsWithRetry(
       });
       if (pending.length === 0) break;
       if (attempt >= maxAttempts) {
+        const codes = [...new Set(failedCodes)];
         throw new PutRecordsFailedError(
-          `${pending.length} record(s) not accepted by ${streamName} after ${attempt} attempts (${[...new Set(failedCodes)].join(', ')})`,
+          pending.length,
+          codes,
+          `${pending.length} record(s) not accepted by ${streamName} after ${attempt} attempts (${codes.join(', ')})`,
         );
       }
-      const ceiling = Math.min(base * 2 ** (attempt - 1), cap);
-      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+      await sleep(backoffDelay(attempt, policy));
     }
   }
 }
