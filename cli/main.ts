@@ -5,11 +5,12 @@ import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
 import { parseCommand } from './commands/parse.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
+import { redriveCommand } from './commands/redrive.ts';
 import { replayCommand } from './commands/replay.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand, replayCommand, reconcileCommand];
+const COMMANDS = [demoCommand, consumeCommand, parseCommand, replayCommand, reconcileCommand, redriveCommand];
 
 export function buildProgram(): Command {
   const program = new Command()

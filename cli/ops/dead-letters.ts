@@ -51,3 +51,11 @@ export function letterEventKey(letter: DeadLetter): string | undefined {
   if (!letter.envelope || !letter.event) return undefined;
   return `${letter.envelope.owner}|${letter.envelope.logGroup}|${letter.envelope.logStream}|${letter.event.id}`;
 }
+
+/** A reason without what differs between documents (ids, values), so letters group by cause. */
+export function reasonKind(reason: string): string {
+  return reason
+    .replace(/ in document with id '[^']*'/g, '')
+    .replace(/\. Preview of field's value: '[^']*'/g, '')
+    .replace(/: For input string: "[^"]*"/g, '');
+}

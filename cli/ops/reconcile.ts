@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
 import { toDocuments, type VpcFlowFormats } from '../../processors/index.ts';
 import { eventSelector, HOUR_MS, hourStart, listArchiveObjects, readArchiveLines, toEnvelopes, type ArchiveFilter } from './archive.ts';
-import { letterEventKey, listDeadLetterObjects, readDeadLetterObject } from './dead-letters.ts';
+import { letterEventKey, listDeadLetterObjects, readDeadLetterObject, reasonKind } from './dead-letters.ts';
 import { bucketKey } from './replay.ts';
 import { forEachLimit } from './s3.ts';
 
@@ -146,7 +146,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       if (found.has(id)) row.indexed++;
       else if (letters.has(eventKey)) {
         row.deadLettered++;
-        const reason = letters.get(eventKey)!;
+        const reason = reasonKind(letters.get(eventKey)!);
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       } else {
         row.missing++;
