@@ -7,6 +7,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.ts';
 
 /** Where a shard's reading starts. */
 export type StartPosition =
@@ -28,7 +29,7 @@ export interface ShardReaderOptions {
   minCallIntervalMs?: number;
   /** Wait before polling again after an empty response; 0 leaves the waiting to the caller. */
   idleBackoffMs?: number;
-  /** First and longest waits after a throttled call. */
+  /** Nominal first and longest waits after a throttled call (the shared back-off policy, with jitter). */
   throttleBackoffMs?: number;
   maxThrottleBackoffMs?: number;
 }
@@ -37,6 +38,8 @@ export interface ShardReaderOptions {
 export class ShardReader {
   private iterator: string | undefined;
   private lastSequenceNumber: string | undefined;
+  /** When a LATEST iterator was first taken: where to resume if it expires before any record is read. */
+  private latestTakenAt: Date | undefined;
   private lastCallAt = 0;
   private ended = false;
   private readonly opts: Required<ShardReaderOptions>;
@@ -57,19 +60,24 @@ export class ShardReader {
     };
   }
 
+  /** An iterator just after the last record read; before any, at the start position. */
   private async freshIterator(signal?: AbortSignal): Promise<string | undefined> {
-    const position: StartPosition = this.lastSequenceNumber
-      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber }
-      : this.start;
-    const out = await this.kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: this.streamName,
-        ShardId: this.shardId,
-        ShardIteratorType: position.type,
-        StartingSequenceNumber: position.type === 'AFTER_SEQUENCE_NUMBER' ? position.sequenceNumber : undefined,
-      }),
-      { abortSignal: signal },
-    );
+    let command: GetShardIteratorCommand;
+    const base = { StreamName: this.streamName, ShardId: this.shardId };
+    if (this.lastSequenceNumber !== undefined) {
+      command = new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.lastSequenceNumber });
+    } else if (this.start.type === 'LATEST' && this.latestTakenAt !== undefined) {
+      // A second LATEST would skip what arrived since the first one was taken.
+      command = new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: this.latestTakenAt });
+    } else {
+      if (this.start.type === 'LATEST') this.latestTakenAt = new Date();
+      command = new GetShardIteratorCommand({
+        ...base,
+        ShardIteratorType: this.start.type,
+        StartingSequenceNumber: this.start.type === 'AFTER_SEQUENCE_NUMBER' ? this.start.sequenceNumber : undefined,
+      });
+    }
+    const out = await this.kinesis.send(command, { abortSignal: signal });
     return out.ShardIterator;
   }
 
@@ -79,7 +87,7 @@ export class ShardReader {
    */
   async next(signal?: AbortSignal): Promise<ShardBatch> {
     if (this.ended) return { records: [], millisBehindLatest: 0, shardEnded: true };
-    let throttleWait = this.opts.throttleBackoffMs;
+    let throttled = 0;
     for (;;) {
       signal?.throwIfAborted();
       if (this.iterator === undefined) {
@@ -111,8 +119,9 @@ export class ShardReader {
           continue;
         }
         if (err instanceof ProvisionedThroughputExceededException) {
-          await sleep(throttleWait * (0.5 + Math.random()), undefined, { signal });
-          throttleWait = Math.min(throttleWait * 2, this.opts.maxThrottleBackoffMs);
+          throttled++;
+          const wait = backoffDelay(throttled, { baseMs: this.opts.throttleBackoffMs, maxMs: this.opts.maxThrottleBackoffMs });
+          await sleep(wait, undefined, { signal });
           continue;
         }
         throw err;
