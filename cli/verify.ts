@@ -76,3 +76,45 @@ export async function indexedEventIdCounts(
   }
   return counts;
 }
+
+/** Where each produced event ended up: the end-to-end accounting of the demo and the soak test. */
+export interface EventAccount {
+  produced: number;
+  /** Produced events found in the archive (at least once). */
+  archived: number;
+  /** Extra archive copies beyond the first. */
+  archiveDuplicates: number;
+  /** Produced events with a document in OpenSearch. */
+  indexed: number;
+  /** Extra documents beyond the first. */
+  duplicates: number;
+  /** Missing from the archive, or neither indexed nor dead-lettered. */
+  unaccounted: number;
+}
+
+/**
+ * Accounts for every produced event (`owner|logGroup|logStream|id`) against what the
+ * archive, OpenSearch and the dead letters hold.
+ */
+export async function accountForEvents(
+  produced: Iterable<string>,
+  sinks: { s3: S3Client; archiveBucket: string; deadLetterBucket: string; opensearch: Client; indexPattern: string },
+): Promise<EventAccount> {
+  const keys = [...produced];
+  const idOf = (key: string) => key.slice(key.lastIndexOf('|') + 1);
+  const archive = await archivedEventKeys(sinks.s3, sinks.archiveBucket);
+  const letters = await readDeadLetters(sinks.s3, sinks.deadLetterBucket);
+  const dead = new Set(letters.filter((l) => l.envelope && l.event).map((l) => `${l.envelope!.owner}|${l.envelope!.logGroup}|${l.envelope!.logStream}|${l.event!.id}`));
+  const indexedCounts = await indexedEventIdCounts(sinks.opensearch, sinks.indexPattern, keys.map(idOf));
+  const account: EventAccount = { produced: keys.length, archived: 0, archiveDuplicates: 0, indexed: 0, duplicates: 0, unaccounted: 0 };
+  for (const key of keys) {
+    const n = indexedCounts.get(idOf(key)) ?? 0;
+    const copies = archive.get(key) ?? 0;
+    if (n > 0) account.indexed++;
+    account.duplicates += Math.max(0, n - 1);
+    if (copies > 0) account.archived++;
+    account.archiveDuplicates += Math.max(0, copies - 1);
+    if (copies === 0 || (n === 0 && !dead.has(key))) account.unaccounted++;
+  }
+  return account;
+}
