@@ -1,18 +1,21 @@
-import { App, type Environment } from 'aws-cdk-lib';
-import {
-  CENTRAL_LOGGING_STACK_NAME,
-  CentralLoggingStack,
-  MEMBER_ACCOUNT_STACK_NAME,
-  MemberAccountStack,
-} from './stacks.ts';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { DeployConfigError, loadDeployConfig } from './config.ts';
+import { addCentralogStacks } from './stacks.ts';
 
-// The CDK CLI sets these from the active credentials; without them the stacks are
-// environment-agnostic and synthesise offline.
-const account = process.env.CDK_DEFAULT_ACCOUNT;
-const region = process.env.CDK_DEFAULT_REGION;
-const env: Environment | undefined = account || region ? { account, region } : undefined;
+/** Used when neither `-c config=FILE` nor CENTRALOG_DEPLOY_CONFIG names another file. */
+export const DEFAULT_CONFIG = join(dirname(fileURLToPath(import.meta.url)), 'centralog.config.json');
 
 const app = new App();
-new CentralLoggingStack(app, CENTRAL_LOGGING_STACK_NAME, { env });
-new MemberAccountStack(app, MEMBER_ACCOUNT_STACK_NAME, { env });
+const given = (app.node.tryGetContext('config') as string | undefined) ?? process.env.CENTRALOG_DEPLOY_CONFIG;
+const path = given ? resolve(given) : DEFAULT_CONFIG;
+try {
+  addCentralogStacks(app, loadDeployConfig(path));
+} catch (err) {
+  if (!(err instanceof DeployConfigError)) throw err;
+  // The message names each bad key; a stack trace would only bury it.
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
 app.synth();

@@ -1,45 +1,51 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { DeployConfig } from './config.ts';
+import { applyFeatureFlags } from './flags.ts';
+import { DestinationStack } from './central/destination.ts';
+import { CentralLoggingStack } from './central/stack.ts';
+import { MemberAccountStack } from './member/stack.ts';
+import { OrgOnboardingStack } from './member/stackset.ts';
 
 /** Stack id (and CloudFormation stack name) of the central logging account's stack. */
 export const CENTRAL_LOGGING_STACK_NAME = 'CentralogCentralLogging';
 /** Stack id (and CloudFormation stack name) of a member account's stack. */
 export const MEMBER_ACCOUNT_STACK_NAME = 'CentralogMemberAccount';
-
-export interface CentralLoggingStackProps extends StackProps {
-  /** Accounts allowed to deliver logs to the central account; not used until the log destination exists. */
-  readonly memberAccountIds?: readonly string[];
+/** Stack id of the StackSet that deploys the member stack across the organisation. */
+export const ORG_ONBOARDING_STACK_NAME = 'CentralogOrgOnboarding';
+/** Stack id of the destination in a region other than the stream's. */
+export function destinationStackName(region: string): string {
+  return `CentralogDestination-${region}`;
 }
 
-/** Central logging account: will hold the Kinesis stream, S3 archive, Firehose, consumer (ECS) and OpenSearch. */
-export class CentralLoggingStack extends Stack {
-  readonly memberAccountIds: readonly string[];
+export { CentralLoggingStack, DestinationStack, MemberAccountStack, OrgOnboardingStack };
 
-  constructor(scope: Construct, id: string, props: CentralLoggingStackProps = {}) {
-    super(scope, id, props);
-    this.memberAccountIds = props.memberAccountIds ?? [];
-    new CfnOutput(this, 'StackRole', {
-      value: 'central-logging',
-      description: 'Role of this stack in centralog',
+export interface CentralogStacks {
+  central: CentralLoggingStack;
+  /** Destinations of the regions other than the primary one. */
+  destinations: DestinationStack[];
+  member: MemberAccountStack;
+  onboarding?: OrgOnboardingStack;
+}
+
+/**
+ * Every centralog stack for one deployment config, checked by cdk-nag's AwsSolutions pack
+ * on synth (an unacknowledged finding fails the synth).
+ */
+export function addCentralogStacks(app: App, config: DeployConfig, options: { nag?: boolean } = {}): CentralogStacks {
+  applyFeatureFlags(app);
+  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  const central = new CentralLoggingStack(app, CENTRAL_LOGGING_STACK_NAME, { config });
+  const destinations = config.regions
+    .filter((r) => r !== config.primaryRegion)
+    .map((region) => {
+      const stack = new DestinationStack(app, destinationStackName(region), { config, region });
+      // The role's permissions (central stack) exist before CloudWatch Logs tests the destination.
+      stack.addStackDependency(central);
+      return stack;
     });
-  }
-}
-
-export interface MemberAccountStackProps extends StackProps {
-  /** The central logging account that member log groups will be subscribed to; not used until subscriptions exist. */
-  readonly centralAccountId?: string;
-}
-
-/** Member account: will hold the CloudWatch Logs subscription filters and the role that ships logs to the central account. */
-export class MemberAccountStack extends Stack {
-  readonly centralAccountId: string | undefined;
-
-  constructor(scope: Construct, id: string, props: MemberAccountStackProps = {}) {
-    super(scope, id, props);
-    this.centralAccountId = props.centralAccountId;
-    new CfnOutput(this, 'StackRole', {
-      value: 'member-account',
-      description: 'Role of this stack in centralog',
-    });
-  }
+  const member = new MemberAccountStack(app, MEMBER_ACCOUNT_STACK_NAME, { config });
+  const onboarding = config.stackSets ? new OrgOnboardingStack(app, ORG_ONBOARDING_STACK_NAME, { config }) : undefined;
+  if (onboarding) onboarding.addStackDependency(central);
+  return { central, destinations, member, onboarding };
 }
