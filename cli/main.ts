@@ -7,10 +7,11 @@ import { parseCommand } from './commands/parse.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { replayCommand } from './commands/replay.ts';
+import { statusCommand } from './commands/status.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand, replayCommand, reconcileCommand, redriveCommand];
+const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, replayCommand, reconcileCommand, redriveCommand];
 
 export function buildProgram(): Command {
   const program = new Command()

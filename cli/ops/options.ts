@@ -30,6 +30,7 @@ export const ResourceOptionsSchema = z.object({
   archiveBucket: bucket('the Firehose archive is written to').meta({ description: 'S3 bucket of the archive Firehose writes (required)', arg: 'bucket' }),
   deadLetterBucket: bucket('holding dead letters').meta({ description: 'S3 bucket of the dead letters (required)', arg: 'bucket' }),
   deadLetterPrefix: z.string().default('dead-letters/').meta({ description: 'key prefix of dead letters', arg: 'prefix' }),
+  deliveryStream: z.string().min(1).max(64).optional().meta({ description: 'the Firehose delivery stream writing the archive (none on the local stack)', arg: 'name' }),
 });
 
 const CONNECTION_FIELDS = { ...OperatorOptionsSchema.shape, ...ResourceOptionsSchema.shape };
