@@ -226,6 +226,21 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       io.out(`  curl -s '${stack.opensearchUrl}/_cat/indices/${options.indexPrefix}-*?v'`);
       io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-aws.cloudtrail-*/_search?q=event.action:ConsoleLogin&pretty'`);
       io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-aws.guardduty-*/_search?q=event.kind:alert&size=1&pretty'`);
+      // The operator commands read these variables, so one paste points them all at this stack.
+      const vars: Array<[string, string | undefined]> = [
+        ['CENTRALOG_REGION', endpoints.region],
+        ['CENTRALOG_KINESIS_ENDPOINT', endpoints.kinesis],
+        ['CENTRALOG_DYNAMODB_ENDPOINT', endpoints.dynamodb],
+        ['CENTRALOG_S3_ENDPOINT', endpoints.s3],
+        ['CENTRALOG_OPENSEARCH_URL', stack.opensearchUrl],
+        ['CENTRALOG_STREAM_NAME', streamName],
+        ['CENTRALOG_LEASE_TABLE', `centralog-leases-${runId}`],
+        ['CENTRALOG_ARCHIVE_BUCKET', archiveBucket],
+        ['CENTRALOG_DEAD_LETTER_BUCKET', deadLetterBucket],
+        ['CENTRALOG_INDEX_PREFIX', options.indexPrefix],
+      ];
+      io.out('point the operator commands here (in another shell), then try `npx centralog status`:');
+      for (const [name, value] of vars) if (value !== undefined) io.out(`  export ${name}=${value}`);
     }
     if (options.json) io.out(JSON.stringify(summary));
     if (options.keep) {
