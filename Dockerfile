@@ -1,5 +1,23 @@
 # The consumer image: `centralog consume`, reading Kinesis and writing to OpenSearch.
-# TypeScript runs directly through tsx (a production dependency), so there is no build stage.
+# Build stage: compiles the TypeScript into one JavaScript bundle (the build fails if it would
+# load an emulator, the CDK, tsx or test code). Runtime stage: production packages and dist/cli only.
+FROM node:20-bookworm-slim AS build
+
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig.json ./
+COPY scripts/ scripts/
+COPY cli/ cli/
+COPY consumers/ consumers/
+COPY processors/ processors/
+COPY infra/ infra/
+# No local/, bench/ or test/: the demo that uses local/ is loaded with import() and stays out of
+# the bundle, so nothing the image runs can need them.
+RUN npm run build
+
+
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -10,13 +28,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# Only what the consumer loads at run time; infra/ because it installs the index templates.
-COPY tsconfig.json ./
-COPY cli/ cli/
-COPY consumers/ consumers/
-COPY processors/ processors/
-COPY local/ local/
-COPY infra/ infra/
+# The bundle and, beside it, the index templates it installs at start.
+COPY --from=build /src/dist/cli/ dist/cli/
 
 # Files stay root-owned: the process can read its code but not change it.
 USER node
@@ -31,4 +44,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # the heap lazily towards a quarter of the host's memory); a larger young generation cuts
 # garbage-collection time on the decode -> document -> NDJSON path. `npm run bench -- consumer`
 # runs the worker with these same flags.
-ENTRYPOINT ["node", "--max-old-space-size=384", "--max-semi-space-size=16", "--openssl-legacy-provider", "cli/bin.mjs", "consume"]
+ENTRYPOINT ["node", "--max-old-space-size=384", "--max-semi-space-size=16", "--openssl-legacy-provider", "dist/cli/centralog.mjs", "consume"]

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { esbuildOptions, OUTPUTS } from '../../scripts/build.mjs';
 
 // No docker daemon in CI, so the image is checked against the repository instead of built.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -80,6 +82,31 @@ const copies = dockerfile.filter((i) => i.keyword === 'COPY' || i.keyword === 'A
 const contextCopies = copies.filter((i) => !/(^|\s)--from=/.test(i.args));
 const copySources = contextCopies.flatMap((i) => words(i.args).slice(0, -1).map((src) => ({ src, line: i.line })));
 
+/** The stage a COPY takes its sources from, if not the build context. */
+function fromStage(i: Instruction): string | undefined {
+  return /(?:^|\s)--from=(\S+)/.exec(i.args)?.[1];
+}
+
+interface Stage {
+  base: string;
+  name: string | undefined;
+  /** The last WORKDIR of the stage, which every relative path in it is resolved against. */
+  workdir: string;
+  instructions: Instruction[];
+}
+
+const stages: Stage[] = [];
+for (const i of dockerfile) {
+  if (i.keyword === 'FROM') {
+    const [base, as, name] = words(i.args);
+    stages.push({ base: base!, name: as?.toUpperCase() === 'AS' ? name : undefined, workdir: '/', instructions: [] });
+  } else if (stages.length > 0) {
+    const stage = stages.at(-1)!;
+    if (i.keyword === 'WORKDIR') stage.workdir = posix.resolve(stage.workdir, i.args);
+    stage.instructions.push(i);
+  }
+}
+
 describe('Dockerfile', () => {
   it('copies only paths that exist in the repository and are not excluded by .dockerignore', () => {
     expect(copySources.length).toBeGreaterThan(0);
@@ -90,20 +117,81 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('enters through a script that exists and is copied into the image', () => {
+  it('builds in one stage and runs in a second that has production packages and the bundle only', () => {
+    expect(stages).toHaveLength(2);
+    const [buildStage, runtime] = stages as [Stage, Stage];
+    expect(buildStage.name, 'the first stage is named, for COPY --from').toBeDefined();
+    expect(runtime.base, 'the runtime starts from a base image, not from the build').not.toBe(buildStage.name);
+
+    const buildRuns = buildStage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(buildRuns.some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit=dev')), 'the build installs dev packages (esbuild)').toBe(true);
+    expect(buildRuns.some((r) => /\bnpm run build\b/.test(r))).toBe(true);
+
+    const runtimeRuns = runtime.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(runtimeRuns.some((r) => /\bnpm ci\b.*--omit=dev/.test(r)), 'the runtime installs production packages only').toBe(true);
+    expect(runtimeRuns.filter((r) => /\bnpm (ci|install|i)\b/.test(r) && !r.includes('--omit=dev'))).toEqual([]);
+
+    // From the context: the package manifests, nothing else; from the build: dist/ only.
+    const runtimeCopies = runtime.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD');
+    const fromContext = runtimeCopies.filter((i) => !fromStage(i)).flatMap((i) => words(i.args).slice(0, -1));
+    expect(fromContext.sort()).toEqual(['package-lock.json', 'package.json']);
+    for (const copy of runtimeCopies.filter((i) => fromStage(i))) {
+      expect(fromStage(copy), `line ${copy.line}`).toBe(buildStage.name);
+      for (const src of words(copy.args).slice(0, -1)) {
+        expect(posix.relative(buildStage.workdir, posix.resolve(buildStage.workdir, src)), `line ${copy.line}: only dist/ from the build`).toMatch(/^dist(\/|$)/);
+      }
+    }
+  });
+
+  it('enters through the compiled consumer bundle, with the same node flags as before, and no tsx', () => {
     const entrypoints = dockerfile.filter((i) => i.keyword === 'ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
     const argv: string[] = JSON.parse(entrypoints[0]!.args);
     expect(argv[0]).toBe('node');
-    const script = argv.slice(1).find((a) => !a.startsWith('-'));
-    expect(script, 'no script after node and its flags').toBeDefined();
-    expect(existsSync(join(root, script!)), `${script} does not exist`).toBe(true);
-    const copied = copySources.some(({ src }) => {
-      const s = normalize(src).replace(/\/+$/, '');
-      return s === '.' || normalize(script!) === s || normalize(script!).startsWith(`${s}/`);
-    });
-    expect(copied, `${script} is not copied into the image`).toBe(true);
-    expect(dockerIgnored(ignorePatterns, script!), `${script} is excluded by .dockerignore`).toBe(false);
+    expect(argv.slice(1, 4)).toEqual(['--max-old-space-size=384', '--max-semi-space-size=16', '--openssl-legacy-provider']);
+    expect(argv.slice(4)).toEqual([OUTPUTS.cli, 'consume']);
+    expect(dockerfile.filter((i) => /\btsx\b/.test(i.args)).map((i) => i.line)).toEqual([]);
+  });
+
+  it('copies the bundle the build writes to the path the entrypoint runs, with the index templates beside it', () => {
+    const [buildStage, runtime] = stages as [Stage, Stage];
+    const argv: string[] = JSON.parse(dockerfile.find((i) => i.keyword === 'ENTRYPOINT')!.args);
+    const script = argv.find((a, i) => i > 0 && !a.startsWith('-'))!;
+    /** Where a runtime path came from in the build stage, through the COPY --from that covers it. */
+    const origin = (runtimePath: string): string | undefined => {
+      const target = posix.resolve(runtime.workdir, runtimePath);
+      for (const copy of runtime.instructions.filter((i) => fromStage(i) === buildStage.name)) {
+        const list = words(copy.args);
+        const dest = posix.resolve(runtime.workdir, list.at(-1)!);
+        for (const src of list.slice(0, -1)) {
+          const rest = posix.relative(dest, target);
+          if (!rest.startsWith('..')) return posix.join(posix.resolve(buildStage.workdir, src), rest);
+        }
+      }
+      return undefined;
+    };
+    expect(origin(script), `${script} is not copied from the build stage`).toBe(posix.join(buildStage.workdir, OUTPUTS.cli));
+    // infra/opensearch/index.ts reads templates/ beside the module that runs, i.e. beside the bundle.
+    expect(origin(posix.join(posix.dirname(script), 'templates', 'base.json'))).toBe(posix.join(buildStage.workdir, posix.dirname(OUTPUTS.cli), 'templates', 'base.json'));
+  });
+
+  it('gives the build stage every source folder the bundle is made of, and none of local/, bench/ or test/', async () => {
+    const { metafile } = await build(esbuildOptions('cli'));
+    const folders = new Set(
+      Object.keys(metafile.inputs)
+        .filter((p) => !p.startsWith('node_modules/') && p.includes('/'))
+        .map((p) => p.split('/')[0]!),
+    );
+    expect(folders.size).toBeGreaterThan(1);
+    const [buildStage] = stages as [Stage];
+    const copied = buildStage.instructions
+      .filter((i) => (i.keyword === 'COPY' || i.keyword === 'ADD') && !fromStage(i))
+      .flatMap((i) => words(i.args).slice(0, -1).map((src) => normalize(src).replace(/\/+$/, '')));
+    for (const folder of [...folders, 'scripts', 'package.json', 'package-lock.json']) expect(copied, folder).toContain(folder);
+    for (const stage of stages) {
+      const all = stage.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').flatMap((i) => words(i.args).slice(0, -1));
+      expect(all.filter((src) => /^(\.\/)?(local|bench|test)(\/|$)/.test(src))).toEqual([]);
+    }
   });
 
   it('runs as a non-root user', () => {
@@ -144,7 +232,8 @@ describe('Dockerfile', () => {
 });
 
 describe('.dockerignore', () => {
-  it.each(['node_modules', '.git', '.cache'])('excludes %s', (path) => {
+  // dist/ is built inside the image; local/, bench/ and test/ are never part of it.
+  it.each(['node_modules', '.git', '.cache', 'dist', 'local', 'bench', 'test'])('excludes %s', (path) => {
     expect(dockerIgnored(ignorePatterns, path)).toBe(true);
     expect(dockerIgnored(ignorePatterns, `${path}/some/file`)).toBe(true);
   });
