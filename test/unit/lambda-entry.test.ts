@@ -1,5 +1,7 @@
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeCwlRecord, type FirehoseTransformationEvent } from '../../processors/index.ts';
+import { esbuildOptions } from '../../scripts/build.mjs';
 
 function event(): FirehoseTransformationEvent {
   const data = encodeCwlRecord({
@@ -65,5 +67,15 @@ describe('deployed Firehose transform Lambda entry', () => {
     expect(metrics.LogEventsArchived).toBe(1);
     const aws = metrics._aws as { CloudWatchMetrics: Array<{ Namespace: string }> };
     expect(aws.CloudWatchMetrics[0]!.Namespace).toBe('centralog');
+  });
+
+  it("loads only the Kinesis re-ingest path of the consumer, none of its OpenSearch, metrics, DynamoDB or S3 modules", async () => {
+    // The module graph of the deployed bundle, built in memory.
+    const { metafile } = await build({ ...esbuildOptions('lambda'), minify: false });
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs).toContain('consumers/sinks/kinesis-reingest.ts');
+    expect(inputs).not.toContain('consumers/index.ts');
+    const heavy = ['@opensearch-project/opensearch', 'prom-client', '@aws-sdk/client-dynamodb', '@aws-sdk/client-s3', 'pino'];
+    expect(inputs.filter((path) => heavy.some((pkg) => path.includes(`node_modules/${pkg}/`)))).toEqual([]);
   });
 });
