@@ -8,10 +8,11 @@ import { reconcileCommand } from './commands/reconcile.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { replayCommand } from './commands/replay.ts';
 import { statusCommand } from './commands/status.ts';
+import { tailCommand } from './commands/tail.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, replayCommand, reconcileCommand, redriveCommand];
+const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand];
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -40,6 +40,10 @@ export function operatorCommand<S extends AnyObject>(spec: OperatorCommandSpec<S
         `\nExample${spec.examples.length > 1 ? 's' : ''}:\n${spec.examples.map((e) => `  ${e}\n`).join('')}`,
     )
     .action(async (raw: Record<string, unknown>) => {
+      // Output piped into `head` and the like: the reader left, nothing more to say.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      });
       const options = resolveCommandOptions(spec.schema, spec.connection, raw);
       try {
         const code = await spec.run(options, processIO, interruptSignal());
