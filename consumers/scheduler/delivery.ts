@@ -22,6 +22,7 @@ export class BatchDelivery {
    * whose dead letters then failed is a 409 next time, and still counts as created.
    */
   async deliver(shardId: string, batch: PreparedBatch, signal: AbortSignal, created = new Map<string, IndexableDocument>()): Promise<DeliveryOutcome> {
+    const earlier = new Set(created.keys());
     const result = await this.bulk.write(batch.documents, signal);
     for (const d of result.created) created.set(d.id, d);
     const letters = [...batch.deadLetters, ...result.rejected.map((r) => refusedDocument(this.streamName, shardId, r))];
@@ -29,7 +30,7 @@ export class BatchDelivery {
     await this.deadLetters.write(letters);
     return {
       created: [...created.values()].map((d) => ({ source: d.source, eventTimestamp: d.eventTimestamp })),
-      duplicates: result.duplicates.filter((d) => !created.has(d.id)).length,
+      duplicates: result.duplicates.filter((d) => !earlier.has(d.id)).length,
       deadLetters: letters,
     };
   }
