@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { ConfigError } from '../consumers/index.ts';
 import { ParseError } from '../processors/index.ts';
+import { bootstrapCommand } from './commands/bootstrap.ts';
 import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
 import { parseCommand } from './commands/parse.ts';
+import { pruneCommand } from './commands/prune.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { replayCommand } from './commands/replay.ts';
@@ -12,7 +14,7 @@ import { tailCommand } from './commands/tail.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand];
+const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand];
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envName, optionFields, resolveOptions } from '../../consumers/index.ts';
+import { ConfigError, envName, optionFields, resolveOptions } from '../../consumers/index.ts';
 import { DEFAULT_INDEX_PREFIX } from '../../processors/index.ts';
 import { OperatorOptionsSchema } from '../io.ts';
 
@@ -60,7 +60,13 @@ export function resolveCommandOptions<S extends z.ZodObject<z.ZodRawShape>>(
 ): z.infer<S> {
   const allowed = new Set(Object.keys(connection.shape).filter((k) => k !== 'json').map(envName));
   const picked = Object.fromEntries(Object.entries(env).filter(([name]) => allowed.has(name)));
-  return resolveOptions(schema, { flags, env: picked });
+  try {
+    return resolveOptions(schema, { flags, env: picked });
+  } catch (err) {
+    // A command's own option has no variable: do not suggest one.
+    if (err instanceof ConfigError) err.message = err.message.replace(/ \(or (CENTRALOG_[A-Z_]+)\)/, (all, name: string) => (allowed.has(name) ? all : ''));
+    throw err;
+  }
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
