@@ -5,7 +5,8 @@ FROM node:20-bookworm-slim AS build
 
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts, as with npm 11 where this is tested: esbuild runs from its prebuilt binary.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.json ./
 COPY scripts/ scripts/
@@ -26,7 +27,7 @@ WORKDIR /app
 
 # Dependencies first, so the layer is reused while only sources change.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # The bundle and, beside it, the index templates it installs at start.
 COPY --from=build /src/dist/cli/ dist/cli/
