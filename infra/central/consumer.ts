@@ -165,6 +165,8 @@ export class ConsumerFleet extends Construct {
       new iam.PolicyStatement({ sid: 'MetricsAsEmf', actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [metricsGroupArn] }),
     ];
     const policy = new iam.Policy(this, 'TaskPolicy', { roles: [this.taskRole], statements });
+    // Tasks start with every permission they use, not a crash loop until IAM catches up.
+    this.service.node.addDependency(policy);
     acknowledgeWildcards(policy, 'dead letters are objects under dead-letters/ whose keys are made per record', props.deadLetters.arnForObjects(`${DEAD_LETTER_PREFIX}*`));
   }
 
@@ -175,6 +177,7 @@ export class ConsumerFleet extends Construct {
       statements: [new iam.PolicyStatement({ sid: 'IndexDocuments', actions: ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut'], resources: [`${domainArn}/*`] })],
     });
     acknowledgeWildcards(policy, 'paths under the one domain: _bulk and daily index names', `${domainArn}/*`);
+    this.service.node.addDependency(policy);
     if (domainSecurityGroup) domainSecurityGroup.addIngressRule(this.securityGroup, ec2.Port.tcp(443), 'consumer');
   }
 

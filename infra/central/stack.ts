@@ -15,7 +15,8 @@ import { CentralStream } from './stream.ts';
 /** CENTRALOG_VPC_FLOW_FORMATS for the consumer and the Lambda: the members' flow log group and its custom format. */
 export function vpcFlowFormatsVariable(config: DeployConfig): string | undefined {
   const format = config.members.vpcFlowLogFormat;
-  return format ? JSON.stringify({ [names(config).vpcFlowLogGroup]: format }) : undefined;
+  // Field names without ${}: both readers accept them, and CloudFormation tools read ${x} as a reference.
+  return format ? JSON.stringify({ [names(config).vpcFlowLogGroup]: format.replace(/\$\{([^}]+)\}/g, '$1') }) : undefined;
 }
 
 /**

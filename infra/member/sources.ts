@@ -54,7 +54,7 @@ export class VpcFlowLogs extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [this.logGroup.logGroupArn] }));
     acknowledge(role, ['AwsSolutions-IAM5', 'the streams of the one flow log group (one stream per network interface)']);
     // Padding keeps Fn::Select in range whatever the number of ids given.
-    const padded = Fn.split(',', Fn.join('', [this.vpcIds.valueAsString, ','.repeat(MAX_VPCS)]), MAX_VPCS + 1);
+    const padded = Fn.split(',', Fn.join('', [this.vpcIds.valueAsString, ','.repeat(MAX_VPCS)]));
     for (let i = 0; i < MAX_VPCS; i++) {
       const vpcId = Fn.select(i, padded);
       const given = new CfnCondition(this, `HasVpc${i}`, { expression: Fn.conditionNot(Fn.conditionEquals(vpcId, '')) });
