@@ -1,22 +1,30 @@
-import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { kinesisReingest, listShards, ShardReader } from '../consumers/index.ts';
+import { kinesisReingest } from '../consumers/index.ts';
+import { createFirehoseTransformHandler, utcHourPath, utcParts, type ArchivePartitionKeys, type Reingest } from '../processors/index.ts';
 import {
-  createFirehoseTransformHandler,
-  utcHourPath,
-  utcParts,
-  type ArchivePartitionKeys,
-  type FirehoseTransformationEvent,
-  type FirehoseTransformationRecord,
-  type FirehoseTransformationResult,
-} from '../processors/index.ts';
+  buildTransformEvent,
+  failureLine,
+  invokeWithRetries,
+  type QueuedRecord,
+  type RetryPolicy,
+  type TransformFunction,
+} from './firehose-invocation.ts';
+import { KinesisSource } from './firehose-source.ts';
 
-/** Firehose's limit on a transform Lambda's response. */
-export const MAX_TRANSFORM_RESPONSE_BYTES = 6_000_000;
+export {
+  MAX_TRANSFORM_RESPONSE_BYTES,
+  validateResponse,
+  type RetryPolicy,
+  type TransformContext,
+  type TransformFunction,
+} from './firehose-invocation.ts';
 
-export type TransformFunction = (event: FirehoseTransformationEvent) => Promise<FirehoseTransformationResult>;
+/** Firehose's processor buffer size hint: 0.2 to 3 MB, default 1 MB. */
+export const MIN_PROCESSOR_BUFFER_BYTES = 200_000;
+export const MAX_PROCESSOR_BUFFER_BYTES = 3_000_000;
 
 export interface FirehoseHarnessOptions {
   kinesis: KinesisClient;
@@ -25,21 +33,46 @@ export interface FirehoseHarnessOptions {
   bucket: string;
   deliveryStreamName: string;
   region?: string;
-  /** Buffering hints for the transform: Firehose allows 0.2-3 MB; default 1 MB. */
+  /** Processor buffer: an invocation carries at most this many bytes of record data (a larger single record goes alone). */
   bufferBytes?: number;
-  /** Local runs flush faster than Firehose's 60 s minimum so the demo stays short. */
+  /** Local runs flush faster than Firehose's 60 s default so the demo stays short. */
   bufferIntervalMs?: number;
   /** Defaults to the real transform Lambda handler, re-ingesting overflow into the stream. */
   transform?: TransformFunction;
+  /**
+   * Retries of a failed invocation. Firehose retries 3 times within a 300 s retry duration;
+   * locally the duration defaults to 20 s so that a broken transform shows in seconds.
+   */
+  retry?: Partial<RetryPolicy>;
+  /** Firehose polls each shard about once per second. */
+  pollIntervalMs?: number;
+  /** Kinesis gives each shard 2 MB/s of reads, shared by every reader of the stream. */
+  maxReadBytesPerSecond?: number;
+  /** Reading pauses while this much record data waits for the transform (default 2 buffers). */
+  maxQueuedBytes?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface FirehoseHarnessCounters {
   recordsIn: number;
   ok: number;
+  /** Every record answered Dropped: CONTROL messages, re-ingested records and any the stats do not explain. */
   dropped: number;
+  /** Records the transform's stats call CONTROL messages. */
+  controlDropped: number;
+  /** Records answered Dropped because the transform put their output back into the stream. */
+  reingestDropped: number;
+  /** Log events the transform put back into the stream (from its stats). */
+  reingestedEvents: number;
+  /** Kinesis records the default transform wrote back into the stream. */
+  reingestedRecords: number;
   processingFailed: number;
+  /** Transform invocations, retries included. */
   invocations: number;
+  retries: number;
+  /** Batches whose every attempt failed: all their records went to processing-failed/. */
+  failedBatches: number;
+  getRecordsCalls: number;
   /** NDJSON lines (one per log event) written to the archive. */
   linesArchived: number;
   /** Archived lines by the partition's source (`aws.vpcflow`, ...). */
@@ -57,167 +90,169 @@ export function archivePrefix(keys: ArchivePartitionKeys): string {
   return `source=${keys.source}/account=${keys.account}/year=${keys.year}/month=${keys.month}/day=${keys.day}/hour=${keys.hour}/`;
 }
 
-interface Buffered {
-  record: _Record;
-  shardId: string;
-}
-
 /**
  * A local Firehose delivery stream with a Kinesis source and a transform Lambda. It keeps
- * Firehose's contract: buffered invocations with the real event shape, every recordId
- * answered once, Ok/Dropped/ProcessingFailed, the 6 MB response limit, objects named
- * `<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>` under the partition prefix, and
- * failures under `processing-failed/`.
+ * Firehose's contract: each shard polled within its read limits, invocations of at most
+ * the processor buffer with the real event shape and in stream order, every recordId
+ * answered once, Ok/Dropped/ProcessingFailed, the 6 MB response limit, failed invocations
+ * retried and then kept under `processing-failed/`, objects named
+ * `<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>` under the partition prefix.
  */
 export class FirehoseHarness {
   readonly counters: FirehoseHarnessCounters = {
     recordsIn: 0,
     ok: 0,
     dropped: 0,
+    controlDropped: 0,
+    reingestDropped: 0,
+    reingestedEvents: 0,
+    reingestedRecords: 0,
     processingFailed: 0,
     invocations: 0,
+    retries: 0,
+    failedBatches: 0,
+    getRecordsCalls: 0,
     linesArchived: 0,
     linesBySource: {},
     objectsWritten: 0,
   };
-  private readonly abort = new AbortController();
-  private readonly readers = new Map<string, Promise<void>>();
-  private buffer: Buffered[] = [];
-  private bufferBytes = 0;
-  private lastFlush = Date.now();
-  private flushing: Promise<void> = Promise.resolve();
-  private flushLoop: Promise<void> | undefined;
+  private readonly source: KinesisSource;
+  private draining = false;
+  private delivery: Promise<void> | undefined;
   private failure: Error | undefined;
   private readonly transform: TransformFunction;
+  private readonly bufferBytes: number;
+  private readonly retry: RetryPolicy;
 
   constructor(private readonly opts: FirehoseHarnessOptions) {
-    this.transform = opts.transform ?? createFirehoseTransformHandler({ reingest: kinesisReingest(opts.kinesis) });
+    this.bufferBytes = opts.bufferBytes ?? 1_000_000;
+    if (!(this.bufferBytes >= MIN_PROCESSOR_BUFFER_BYTES && this.bufferBytes <= MAX_PROCESSOR_BUFFER_BYTES)) {
+      throw new RangeError(`bufferBytes must be between ${MIN_PROCESSOR_BUFFER_BYTES} and ${MAX_PROCESSOR_BUFFER_BYTES} (Firehose's 0.2-3 MB), got ${opts.bufferBytes}`);
+    }
+    this.retry = { retries: 3, retryDurationMs: 20_000, baseDelayMs: 1000, timeoutMs: 60_000, ...opts.retry };
+    const reingest = kinesisReingest(opts.kinesis);
+    // Counts what really went back into the stream, for the summary next to the consumer's skips.
+    const counted: Reingest = async (stream, records) => {
+      await reingest(stream, records);
+      this.counters.reingestedRecords += records.length;
+    };
+    this.transform =
+      opts.transform ?? ((event, { metrics }) => createFirehoseTransformHandler({ reingest: counted, metrics })(event));
+    this.source = new KinesisSource({
+      kinesis: opts.kinesis,
+      streamName: opts.streamName,
+      pollIntervalMs: opts.pollIntervalMs ?? 1000,
+      maxReadBytesPerSecond: opts.maxReadBytesPerSecond ?? 2_000_000,
+      maxQueuedBytes: opts.maxQueuedBytes ?? 2 * this.bufferBytes,
+      onRead: (records) => {
+        this.counters.getRecordsCalls++;
+        this.counters.recordsIn += records;
+      },
+      onError: (reason) => this.fail(reason),
+    });
   }
 
+  /** Why the harness stopped on its own, if it did. */
   get error(): Error | undefined {
     return this.failure;
   }
 
   async start(): Promise<void> {
-    for (const shard of await listShards(this.opts.kinesis, this.opts.streamName)) {
-      const shardId = shard.ShardId!;
-      this.readers.set(shardId, this.readShard(shardId));
+    try {
+      await this.source.start();
+    } catch (err) {
+      this.fail(`listing the shards of ${this.opts.streamName} failed: ${(err as Error).message}`);
+      throw this.failure;
     }
-    this.flushLoop = this.runFlushTimer();
+    this.delivery = this.deliverLoop().catch((err: Error) => this.fail(`delivery stopped: ${err.message}`));
   }
 
-  /** Stops reading and delivers what is buffered. */
+  /** Stops reading and delivers what is queued, in buffer-sized invocations. */
   async stop(): Promise<void> {
-    this.abort.abort();
-    await Promise.all(this.readers.values());
-    await this.flushLoop;
-    await this.flush();
+    await this.source.stop();
+    this.draining = true;
+    this.source.wake();
+    await this.delivery;
   }
 
-  private async readShard(shardId: string): Promise<void> {
-    const reader = new ShardReader(this.opts.kinesis, this.opts.streamName, shardId, { type: 'TRIM_HORIZON' });
-    try {
-      while (!this.abort.signal.aborted) {
-        const batch = await reader.next(this.abort.signal);
-        for (const record of batch.records) {
-          this.buffer.push({ record, shardId });
-          this.bufferBytes += record.Data?.byteLength ?? 0;
-          this.counters.recordsIn++;
-        }
-        if (this.bufferBytes >= (this.opts.bufferBytes ?? 1_000_000)) await this.flush();
-        if (batch.shardEnded) return;
-      }
-    } catch (err) {
-      if (this.abort.signal.aborted) return;
-      this.fail(err as Error);
+  private fail(reason: string): void {
+    if (!this.failure) {
+      this.failure = new Error(`Firehose harness stopped: ${reason}`);
+      this.opts.log?.('error', 'Firehose harness stopped', { error: reason });
     }
+    void this.source.stop();
   }
 
-  private async runFlushTimer(): Promise<void> {
+  /** The next invocation's records when one is due: a full buffer, an expired interval, or draining at stop. */
+  private takeBatch(): QueuedRecord[] | undefined {
+    const oldest = this.source.oldestEnqueuedAt;
+    if (oldest === undefined) return undefined;
     const interval = this.opts.bufferIntervalMs ?? 1000;
-    while (!this.abort.signal.aborted) {
-      try {
-        await sleep(Math.max(50, this.lastFlush + interval - Date.now()), undefined, { signal: this.abort.signal });
-      } catch {
-        return;
+    if (!this.draining && this.source.queuedBytes < this.bufferBytes && Date.now() - oldest < interval) return undefined;
+    // However much one GetRecords returned: never more than the buffer (a larger single record goes alone).
+    return this.source.take(this.bufferBytes);
+  }
+
+  private async deliverLoop(): Promise<void> {
+    const interval = this.opts.bufferIntervalMs ?? 1000;
+    while (!this.failure) {
+      const batch = this.takeBatch();
+      if (batch) {
+        await this.deliver(batch);
+        continue;
       }
-      await this.flush();
+      if (this.draining) return;
+      const oldest = this.source.oldestEnqueuedAt;
+      await this.source.waitForRecords(oldest === undefined ? interval : oldest + interval - Date.now());
     }
   }
 
-  private fail(err: Error): void {
-    this.failure ??= err;
-    this.opts.log?.('error', 'Firehose harness stopped', { error: String(err) });
-    this.abort.abort();
-  }
-
-  /** Serialises flushes so objects are written in buffer order. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushNow()).catch((err: Error) => this.fail(err));
-    return this.flushing;
-  }
-
-  private async flushNow(): Promise<void> {
-    this.lastFlush = Date.now();
-    if (this.buffer.length === 0) return;
-    const taken = this.buffer;
-    this.buffer = [];
-    this.bufferBytes = 0;
-    const region = this.opts.region ?? 'us-east-1';
-    const event: FirehoseTransformationEvent = {
-      invocationId: randomUUID(),
-      deliveryStreamArn: `arn:aws:firehose:${region}:000000000000:deliverystream/${this.opts.deliveryStreamName}`,
-      sourceKinesisStreamArn: `arn:aws:kinesis:${region}:000000000000:stream/${this.opts.streamName}`,
-      region,
-      records: taken.map(({ record, shardId }, i): FirehoseTransformationRecord => {
-        const arrival = record.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
-        return {
-          recordId: `${String(i).padStart(8, '0')}${record.SequenceNumber}`,
-          approximateArrivalTimestamp: arrival,
-          data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
-          kinesisRecordMetadata: {
-            shardId,
-            partitionKey: record.PartitionKey ?? '',
-            approximateArrivalTimestamp: arrival,
-            sequenceNumber: record.SequenceNumber ?? '',
-            subsequenceNumber: 0,
-          },
-        };
-      }),
-    };
-    this.counters.invocations++;
+  /** One invocation (with retries), then its objects: archive partitions and processing-failed/. */
+  private async deliver(batch: QueuedRecord[]): Promise<void> {
+    const event = buildTransformEvent(batch, {
+      region: this.opts.region ?? 'us-east-1',
+      deliveryStreamName: this.opts.deliveryStreamName,
+      streamName: this.opts.streamName,
+    });
     const started = Date.now();
-    let response: FirehoseTransformationResult | undefined;
-    let invalid: string | undefined;
-    try {
-      response = await this.transform(event);
-      invalid = validateResponse(event, response);
-    } catch (err) {
-      invalid = `Lambda.FunctionError: ${(err as Error).message}`;
-    }
+    this.counters.invocations++;
+    const outcome = await invokeWithRetries(this.transform, event, this.retry, (attempt, error, delayMs) => {
+      this.counters.invocations++;
+      this.counters.retries++;
+      this.opts.log?.('warn', 'Firehose transform invocation failed; retrying', { attempt, error, delayMs, records: batch.length });
+    });
+    const { response, attempts, stats } = outcome;
     const objects = new Map<string, { source: string; parts: string[] }>();
     const failures: string[] = [];
-    event.records.forEach((input, i) => {
-      const out = response?.records[i];
-      if (invalid !== undefined || out === undefined) {
-        failures.push(this.failureLine(input, invalid ?? 'missing record', started));
-        return;
-      }
-      if (out.result === 'Dropped') {
-        this.counters.dropped++;
-      } else if (out.result === 'ProcessingFailed') {
-        this.counters.processingFailed++;
-        failures.push(this.failureLine(input, 'The record was marked ProcessingFailed by the transform', started));
-      } else {
-        this.counters.ok++;
-        const keys = out.metadata?.partitionKeys;
-        const prefix = keys ? archivePrefix(keys) : 'unpartitioned/';
-        const data = Buffer.from(out.data, 'base64').toString('utf8');
-        let object = objects.get(prefix);
-        if (!object) objects.set(prefix, (object = { source: keys?.source ?? 'unknown', parts: [] }));
-        object.parts.push(data);
-      }
-    });
+    if (!response) {
+      this.counters.failedBatches++;
+      this.counters.processingFailed += event.records.length;
+      this.opts.log?.('error', 'Firehose transform invocation failed for good; its records go to processing-failed/', {
+        attempts,
+        error: outcome.error,
+        records: event.records.length,
+      });
+      for (const input of event.records) failures.push(failureLine(input, outcome.error!, attempts, started));
+    } else {
+      let dropped = 0;
+      event.records.forEach((input, i) => {
+        const out = response.records[i]!;
+        if (out.result === 'Dropped') {
+          dropped++;
+        } else if (out.result === 'ProcessingFailed') {
+          this.counters.processingFailed++;
+          failures.push(failureLine(input, 'Lambda.ProcessingFailed: The record was marked ProcessingFailed by the transform', attempts, started));
+        } else {
+          this.counters.ok++;
+          const keys = out.metadata?.partitionKeys;
+          const prefix = keys ? archivePrefix(keys) : 'unpartitioned/';
+          let object = objects.get(prefix);
+          if (!object) objects.set(prefix, (object = { source: keys?.source ?? 'unknown', parts: [] }));
+          object.parts.push(Buffer.from(out.data, 'base64').toString('utf8'));
+        }
+      });
+      this.countDropped(dropped, stats);
+    }
     const now = new Date();
     const version = 1;
     for (const [prefix, { source, parts }] of objects) {
@@ -228,30 +263,22 @@ export class FirehoseHarness {
       this.counters.linesBySource[source] = (this.counters.linesBySource[source] ?? 0) + lines;
     }
     if (failures.length > 0) {
-      const hour = utcHourPath(now);
-      await this.putObject(
-        `processing-failed/${hour}/${this.opts.deliveryStreamName}-${version}-${timestampName(now)}-${randomUUID()}`,
-        failures.join(''),
-      );
-      if (invalid !== undefined) this.counters.processingFailed += failures.length;
+      const key = `processing-failed/${utcHourPath(now)}/${this.opts.deliveryStreamName}-${version}-${timestampName(now)}-${randomUUID()}`;
+      await this.putObject(key, failures.join(''));
     }
   }
 
-  /** The error-record shape Firehose writes for records that failed transformation. */
-  private failureLine(input: FirehoseTransformationRecord, message: string, started: number): string {
-    const [errorCode, ...rest] = message.includes(': ') ? message.split(': ') : ['Lambda.ProcessingFailed', message];
-    return (
-      JSON.stringify({
-        attemptsMade: 1,
-        arrivalTimestamp: input.approximateArrivalTimestamp,
-        errorCode,
-        errorMessage: rest.join(': ') || message,
-        attemptEndingTimestamp: Date.now(),
-        rawData: input.data,
-        lambdaArn: 'arn:aws:lambda:local:000000000000:function:centralog-firehose-transform',
-        startedAt: started,
-      }) + '\n'
-    );
+  /** Splits an invocation's Dropped answers by the transform's stats (its metrics, by name). */
+  private countDropped(dropped: number, stats: Record<string, number>): void {
+    const control = stats.ControlMessagesDropped ?? 0;
+    const reingest = (stats.RecordsReingested ?? 0) + (stats.RecordsSplit ?? 0);
+    this.counters.dropped += dropped;
+    this.counters.controlDropped += control;
+    this.counters.reingestDropped += reingest;
+    this.counters.reingestedEvents += stats.LogEventsReingested ?? 0;
+    if (control + reingest !== dropped && Object.keys(stats).length > 0) {
+      this.opts.log?.('warn', "Dropped answers do not match the transform's stats", { dropped, control, reingest });
+    }
   }
 
   private async putObject(key: string, body: string): Promise<void> {
@@ -261,30 +288,9 @@ export class FirehoseHarness {
         this.counters.objectsWritten++;
         return;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        if (attempt >= 5) throw new Error(`writing s3://${this.opts.bucket}/${key} failed after ${attempt} attempts: ${(err as Error).message}`);
         await sleep(200 * 2 ** attempt);
       }
     }
   }
-}
-
-/** Firehose rejects a response that misses, repeats or invents a recordId, or passes 6 MB. */
-export function validateResponse(event: FirehoseTransformationEvent, response: FirehoseTransformationResult): string | undefined {
-  const size = Buffer.byteLength(JSON.stringify(response));
-  if (size > MAX_TRANSFORM_RESPONSE_BYTES) {
-    return `Lambda.ResponseSizeExceeded: response of ${size} bytes exceeds ${MAX_TRANSFORM_RESPONSE_BYTES}`;
-  }
-  if (!Array.isArray(response?.records) || response.records.length !== event.records.length) {
-    return `Lambda.MissingRecordId: ${event.records.length} records sent, ${response?.records?.length ?? 0} answered`;
-  }
-  for (let i = 0; i < event.records.length; i++) {
-    const out = response.records[i]!;
-    if (out.recordId !== event.records[i]!.recordId) {
-      return `Lambda.DuplicatedRecordId: record ${i} answered as ${out.recordId}`;
-    }
-    if (!['Ok', 'Dropped', 'ProcessingFailed'].includes(out.result)) {
-      return `Lambda.InvalidResult: record ${out.recordId} has result ${String(out.result)}`;
-    }
-  }
-  return undefined;
 }

@@ -4,10 +4,14 @@ export { startDynamoDb, startKinesis, startS3, type RunningEmulator } from './em
 export {
   archivePrefix,
   FirehoseHarness,
+  MAX_PROCESSOR_BUFFER_BYTES,
   MAX_TRANSFORM_RESPONSE_BYTES,
+  MIN_PROCESSOR_BUFFER_BYTES,
   validateResponse,
   type FirehoseHarnessCounters,
   type FirehoseHarnessOptions,
+  type RetryPolicy,
+  type TransformContext,
   type TransformFunction,
 } from './firehose-harness.ts';
 export {

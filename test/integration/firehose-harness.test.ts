@@ -1,9 +1,27 @@
-import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import {
+  DeleteStreamCommand,
+  GetRecordsCommand,
+  ListShardsCommand,
+  ProvisionedThroughputExceededException,
+  PutRecordCommand,
+  PutRecordsCommand,
+  type KinesisClient,
+  type PutRecordsRequestEntry,
+} from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudWatchLogsSimulator, FirehoseHarness, MAX_TRANSFORM_RESPONSE_BYTES, validateResponse, type TransformFunction } from '../../local/index.ts';
+import { createKinesisClient } from '../../consumers/index.ts';
 import {
+  CloudWatchLogsSimulator,
+  FirehoseHarness,
+  MAX_TRANSFORM_RESPONSE_BYTES,
+  validateResponse,
+  type FirehoseHarnessOptions,
+  type TransformFunction,
+} from '../../local/index.ts';
+import {
+  createFirehoseTransformHandler,
   decodeCwlRecord,
   detectSource,
   encodeCwlRecord,
@@ -12,7 +30,7 @@ import {
   type FirehoseTransformationEvent,
   type FirehoseTransformationResult,
 } from '../../processors/index.ts';
-import { createBucket, createStream, readStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
+import { createBucket, createStream, readShard, readStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 
@@ -138,6 +156,8 @@ describe('Firehose harness over a real stream and bucket', () => {
       expect(simulator.controlMessagesSent).toBe(9);
       expect(c.recordsIn).toBe(totalRecords);
       expect(c.dropped).toBe(simulator.controlMessagesSent);
+      expect(c.controlDropped).toBe(simulator.controlMessagesSent);
+      expect(c.reingestDropped).toBe(0);
       expect(c.processingFailed).toBe(2);
       expect(c.ok).toBe(simulator.recordsSent - simulator.controlMessagesSent);
       expect(c.linesArchived).toBe(300);
@@ -242,6 +262,11 @@ describe('Firehose harness over a real stream and bucket', () => {
         mangle: (r) => ({ records: r.records.slice(0, -1) }),
       },
       {
+        name: 'answers one record without its recordId',
+        errorCode: 'Lambda.MissingRecordId',
+        mangle: (r) => ({ records: r.records.map(({ recordId, ...rest }, i) => (i === 0 ? rest : { recordId, ...rest })) as FirehoseTransformationResult['records'] }),
+      },
+      {
         name: 'answers with more than 6,000,000 bytes',
         errorCode: 'Lambda.ResponseSizeExceeded',
         mangle: (r) => ({
@@ -251,7 +276,7 @@ describe('Firehose harness over a real stream and bucket', () => {
     ];
 
     for (const { name, errorCode, mangle } of misbehaviours) {
-      it(`${name}: every record of the invocation goes to processing-failed/ with errorCode ${errorCode}`, async () => {
+      it(`${name}: retried, then every record of the invocation goes to processing-failed/ with errorCode ${errorCode}`, async () => {
         const streamName = uniqueName('bad-transform');
         const bucket = uniqueName('bad-transform');
         await createStream(stack.kinesis, streamName, 1);
@@ -276,6 +301,7 @@ describe('Firehose harness over a real stream and bucket', () => {
           deliveryStreamName: 'centralog-archive',
           bufferIntervalMs: 200,
           transform,
+          retry: { retries: 1, baseDelayMs: 50 },
         });
         await harness.start();
         try {
@@ -287,8 +313,10 @@ describe('Firehose harness over a real stream and bucket', () => {
           await harness.stop();
         }
         expect(harness.error).toBeUndefined();
-        // All records arrived in one invocation, so the broken answer concerns each of them.
-        expect(invocations).toEqual([originals.length]);
+        // All records arrived in one invocation, tried twice, so the broken answer concerns each of them.
+        expect(invocations).toEqual([originals.length, originals.length]);
+        expect(harness.counters.retries).toBe(1);
+        expect(harness.counters.failedBatches).toBe(1);
         expect(harness.counters.processingFailed).toBe(originals.length);
         expect(harness.counters.ok).toBe(0);
         expect(harness.counters.dropped).toBe(0);
@@ -304,6 +332,7 @@ describe('Firehose harness over a real stream and bucket', () => {
         expect(lines).toHaveLength(originals.length);
         for (const line of lines) {
           expect(line.errorCode).toBe(errorCode);
+          expect(line.attemptsMade).toBe(2);
           expect(typeof line.errorMessage).toBe('string');
           expect((line.errorMessage as string).length).toBeGreaterThan(0);
         }
@@ -311,6 +340,337 @@ describe('Firehose harness over a real stream and bucket', () => {
       });
     }
   });
+  /** The processor buffer the batching tests use: Firehose's smallest, so a few records exceed it. */
+  const BUFFER = 200_000;
+
+  /** A CWL record of about `bytes` gzip bytes: one event of incompressible text. */
+  function bigRecord(logStream: string, n: number, bytes: number): Buffer {
+    return encodeCwlRecord({
+      messageType: 'DATA_MESSAGE',
+      owner: '210987654321',
+      logGroup: '/app/bulk',
+      logStream,
+      subscriptionFilters: ['f'],
+      // base64 of random bytes gzips to about 76% of its length.
+      logEvents: [{ id: String(n).padStart(56, '0'), timestamp: Date.now(), message: randomBytes(Math.ceil(bytes / 1.01)).toString('base64') }],
+    });
+  }
+
+  /** One PutRecords round into a chosen shard per entry (PutRecords keeps their order within a shard). */
+  async function putInto(kinesis: KinesisClient, streamName: string, entries: Array<{ shard: number; data: Buffer }>): Promise<void> {
+    const shards = (await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards!;
+    const records: PutRecordsRequestEntry[] = entries.map(({ shard, data }) => ({
+      PartitionKey: `p${shard}`,
+      ExplicitHashKey: shards[shard]!.HashKeyRange!.StartingHashKey!,
+      Data: data,
+    }));
+    const out = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+    expect(out.FailedRecordCount ?? 0).toBe(0);
+  }
+
+  interface GetRecordsCall {
+    at: number;
+    bytes: number;
+    records: number;
+    throttled: boolean;
+  }
+
+  /** A client on the same kinesalite that notes every GetRecords and can refuse the first few as throttled. */
+  function spyingKinesis(throttleFirst = 0): { kinesis: KinesisClient; calls: GetRecordsCall[] } {
+    const kinesis = createKinesisClient(stack.endpoints);
+    const calls: GetRecordsCall[] = [];
+    const send = kinesis.send.bind(kinesis) as (command: unknown, options?: unknown) => Promise<unknown>;
+    const spied = async (command: unknown, options?: unknown) => {
+      if (!(command instanceof GetRecordsCommand)) return send(command, options);
+      const at = Date.now();
+      if (calls.filter((c) => c.throttled).length < throttleFirst) {
+        calls.push({ at, bytes: 0, records: 0, throttled: true });
+        throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded for shard', $metadata: {} });
+      }
+      const out = (await send(command, options)) as { Records?: Array<{ Data?: Uint8Array }> };
+      const bytes = (out.Records ?? []).reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0);
+      calls.push({ at, bytes, records: out.Records?.length ?? 0, throttled: false });
+      return out;
+    };
+    Object.assign(kinesis, { send: spied });
+    return { kinesis, calls };
+  }
+
+  interface Invocation {
+    bytes: number;
+    /** `shardId/sequenceNumber` of each record, in the event's order. */
+    records: string[];
+  }
+
+  /** The real handler (no re-ingest), noting each invocation's input. */
+  function spyTransform(invocations: Invocation[]): TransformFunction {
+    return async (event, context) => {
+      invocations.push({
+        bytes: event.records.reduce((n, r) => n + Buffer.from(r.data, 'base64').length, 0),
+        records: event.records.map((r) => `${r.kinesisRecordMetadata!.shardId}/${r.kinesisRecordMetadata!.sequenceNumber}`),
+      });
+      return createFirehoseTransformHandler({ metrics: context.metrics })(event);
+    };
+  }
+
+  async function runHarness(options: Omit<FirehoseHarnessOptions, 's3' | 'deliveryStreamName'>, done: (h: FirehoseHarness) => boolean, timeoutMs = 45_000) {
+    const harness = new FirehoseHarness({ s3: stack.s3, deliveryStreamName: 'centralog-archive', bufferIntervalMs: 200, ...options });
+    await harness.start();
+    try {
+      await waitFor('the harness to finish', () => harness.error !== undefined || done(harness), timeoutMs);
+    } finally {
+      await harness.stop();
+    }
+    expect(harness.error).toBeUndefined();
+    return harness;
+  }
+
+  describe('reading and batching as Firehose does', () => {
+    it('splits a GetRecords response larger than the processor buffer into invocations of at most the buffer, in stream order, polling within the shard limits', async () => {
+      const streamName = uniqueName('big-read');
+      const bucket = uniqueName('big-read');
+      await createStream(stack.kinesis, streamName, 1);
+      await createBucket(stack.s3, bucket);
+      // Over 2 MB in one shard, one record (~300 KB) larger than the buffer on its own.
+      const entries = Array.from({ length: 45 }, (_, i) => ({ shard: 0, data: bigRecord('s', i, i === 10 ? 300_000 : 60_000) }));
+      const big = entries[10]!.data.length;
+      expect(big).toBeGreaterThan(BUFFER);
+      await putInto(stack.kinesis, streamName, entries);
+      const total = entries.reduce((n, e) => n + e.data.length, 0);
+
+      const { kinesis, calls } = spyingKinesis();
+      const invocations: Invocation[] = [];
+      // Room to queue everything, so that only the read pacing spaces the calls, not waiting for delivery.
+      const harness = await runHarness(
+        { kinesis, streamName, bucket, bufferBytes: BUFFER, maxQueuedBytes: 20_000_000, transform: spyTransform(invocations) },
+        (h) => h.counters.ok === entries.length && h.counters.getRecordsCalls >= 4,
+      );
+
+      // The premise: one GetRecords brought far more than one buffer.
+      expect(calls[0]!.bytes).toBe(total);
+      expect(calls[0]!.bytes).toBeGreaterThan(5 * BUFFER);
+      for (const inv of invocations) {
+        if (inv.records.length > 1) expect(inv.bytes).toBeLessThanOrEqual(BUFFER);
+        else expect(inv.bytes).toBeLessThanOrEqual(big);
+      }
+      expect(invocations.filter((inv) => inv.bytes === big).map((inv) => inv.records.length)).toEqual([1]);
+      expect(invocations.length).toBeGreaterThanOrEqual(Math.ceil(total / BUFFER));
+      // Invocations one after another carry the shard's records in its order, each once.
+      const shardId = (await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards![0]!.ShardId!;
+      const inStream = (await readShard(stack.kinesis, streamName, shardId)).map((r) => `${shardId}/${r.SequenceNumber}`);
+      expect(invocations.flatMap((inv) => inv.records)).toEqual(inStream);
+      expect(harness.counters.linesArchived).toBe(entries.length);
+      // About one GetRecords per second, and an answer over 2 MB spends the shard's 2 MB/s for over a second.
+      for (let i = 1; i < calls.length; i++) {
+        const gap = calls[i]!.at - calls[i - 1]!.at;
+        expect(gap, `GetRecords ${i}`).toBeGreaterThanOrEqual(Math.max(1000, (calls[i - 1]!.bytes / 2_000_000) * 1000) - 20);
+      }
+    });
+
+    it('keeps each shard in order across invocations that mix shards', async () => {
+      const streamName = uniqueName('shard-order');
+      const bucket = uniqueName('shard-order');
+      await createStream(stack.kinesis, streamName, 3);
+      await createBucket(stack.s3, bucket);
+      const entries = Array.from({ length: 36 }, (_, i) => ({ shard: i % 3, data: bigRecord(`s${i % 3}`, i, 20_000 + (i % 5) * 9_000) }));
+      await putInto(stack.kinesis, streamName, entries);
+
+      const invocations: Invocation[] = [];
+      const harness = await runHarness(
+        { kinesis: stack.kinesis, streamName, bucket, bufferBytes: BUFFER, transform: spyTransform(invocations) },
+        (h) => h.counters.ok === entries.length,
+      );
+      expect(invocations.length).toBeGreaterThan(3);
+      expect(invocations.some((inv) => new Set(inv.records.map((r) => r.split('/')[0])).size > 1)).toBe(true);
+      for (const inv of invocations) expect(inv.bytes).toBeLessThanOrEqual(BUFFER);
+      const delivered = invocations.flatMap((inv) => inv.records);
+      for (const shard of (await stack.kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards!) {
+        const id = shard.ShardId!;
+        const inStream = (await readShard(stack.kinesis, streamName, id)).map((r) => `${id}/${r.SequenceNumber}`);
+        expect(inStream.length).toBe(12);
+        expect(delivered.filter((r) => r.startsWith(`${id}/`))).toEqual(inStream);
+      }
+      expect(harness.counters.linesArchived).toBe(entries.length);
+    });
+
+    it('backs off when GetRecords is throttled and still delivers every record', async () => {
+      const streamName = uniqueName('throttled');
+      const bucket = uniqueName('throttled');
+      await createStream(stack.kinesis, streamName, 1);
+      await createBucket(stack.s3, bucket);
+      await putInto(stack.kinesis, streamName, Array.from({ length: 5 }, (_, i) => ({ shard: 0, data: bigRecord('s', i, 1_000) })));
+      const { kinesis, calls } = spyingKinesis(3);
+      const harness = await runHarness({ kinesis, streamName, bucket }, (h) => h.counters.ok === 5);
+      const throttled = calls.filter((c) => c.throttled);
+      expect(throttled).toHaveLength(3);
+      // Each retry after a refusal waits (the reader's back-off starts at 250 ms with jitter, never under half).
+      for (let i = 1; i < calls.length && calls[i - 1]!.throttled; i++) {
+        expect(calls[i]!.at - calls[i - 1]!.at, `retry ${i}`).toBeGreaterThanOrEqual(100);
+      }
+      expect(harness.counters.linesArchived).toBe(5);
+    });
+  });
+
+  describe('failed invocations: retried, then kept under processing-failed/', () => {
+    async function failedLines(bucket: string): Promise<Record<string, unknown>[]> {
+      const lines: Record<string, unknown>[] = [];
+      for (const key of await listKeys(stack.s3, bucket)) {
+        if (key.startsWith('processing-failed/')) lines.push(...ndjson(await getText(stack.s3, bucket, key)));
+      }
+      return lines;
+    }
+
+    async function setup(name: string, records = 4) {
+      const streamName = uniqueName(name);
+      const bucket = uniqueName(name);
+      await createStream(stack.kinesis, streamName, 1);
+      await createBucket(stack.s3, bucket);
+      const entries = Array.from({ length: records }, (_, i) => ({ shard: 0, data: bigRecord('s', i, 500) }));
+      await putInto(stack.kinesis, streamName, entries);
+      return { streamName, bucket, originals: entries.map((e) => e.data.toString('base64')) };
+    }
+
+    it('retries a throwing transform with back-off, then writes every record to processing-failed/ with the attempts made', async () => {
+      const { streamName, bucket, originals } = await setup('throws');
+      const attempts: Array<{ at: number; ids: string[] }> = [];
+      const transform: TransformFunction = async (event) => {
+        attempts.push({ at: Date.now(), ids: event.records.map((r) => r.recordId) });
+        throw new Error('boom');
+      };
+      const harness = await runHarness(
+        { kinesis: stack.kinesis, streamName, bucket, transform, retry: { retries: 2, baseDelayMs: 200 } },
+        (h) => h.counters.processingFailed === originals.length,
+      );
+      expect(attempts).toHaveLength(3);
+      // The same batch each time, after waits of about 200 ms and then 400 ms.
+      for (const a of attempts) expect(a.ids).toEqual(attempts[0]!.ids);
+      expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(190);
+      expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(390);
+      expect(harness.counters).toMatchObject({ invocations: 3, retries: 2, failedBatches: 1, ok: 0, linesArchived: 0 });
+      const lines = await failedLines(bucket);
+      expect(lines.map((l) => l.rawData).sort()).toEqual([...originals].sort());
+      for (const line of lines) expect(line).toMatchObject({ errorCode: 'Lambda.FunctionError', errorMessage: 'boom', attemptsMade: 3 });
+    });
+
+    it('archives the batch when a retry succeeds, with nothing in processing-failed/', async () => {
+      const { streamName, bucket, originals } = await setup('flaky');
+      let calls = 0;
+      const transform: TransformFunction = async (event, context) => {
+        if (++calls <= 2) throw new Error('cold start went wrong');
+        return createFirehoseTransformHandler({ metrics: context.metrics })(event);
+      };
+      const harness = await runHarness(
+        { kinesis: stack.kinesis, streamName, bucket, transform, retry: { retries: 3, baseDelayMs: 50 } },
+        (h) => h.counters.ok === originals.length,
+      );
+      expect(harness.counters).toMatchObject({ invocations: 3, retries: 2, failedBatches: 0, processingFailed: 0, linesArchived: originals.length });
+      expect(await failedLines(bucket)).toEqual([]);
+    });
+
+    it('fails an invocation that does not answer within the timeout, and retries it', async () => {
+      const { streamName, bucket, originals } = await setup('hangs');
+      let calls = 0;
+      const transform: TransformFunction = () => {
+        calls++;
+        return new Promise(() => undefined);
+      };
+      const harness = await runHarness(
+        { kinesis: stack.kinesis, streamName, bucket, transform, retry: { retries: 1, baseDelayMs: 50, timeoutMs: 300 } },
+        (h) => h.counters.processingFailed === originals.length,
+      );
+      expect(calls).toBe(2);
+      expect(harness.counters.failedBatches).toBe(1);
+      const lines = await failedLines(bucket);
+      expect(lines).toHaveLength(originals.length);
+      for (const line of lines) expect(line).toMatchObject({ errorCode: 'Lambda.FunctionTimedOut', attemptsMade: 2 });
+    });
+
+    it('stops retrying once the retry duration is spent, whatever retries are left', async () => {
+      const { streamName, bucket, originals } = await setup('duration');
+      const transform: TransformFunction = async () => {
+        throw new Error('still broken');
+      };
+      // 1st attempt at 0, 2nd after 400 ms; a 3rd would start after another 800 ms, past the 1 s duration.
+      const harness = await runHarness(
+        { kinesis: stack.kinesis, streamName, bucket, transform, retry: { retries: 10, baseDelayMs: 400, retryDurationMs: 1000 } },
+        (h) => h.counters.processingFailed === originals.length,
+      );
+      expect(harness.counters.invocations).toBe(2);
+      for (const line of await failedLines(bucket)) expect(line.attemptsMade).toBe(2);
+    });
+  });
+
+  describe('when the harness itself stops', () => {
+    it('sets harness.error at once, with the shard and the reason, when a shard reader dies', async () => {
+      const streamName = uniqueName('reader-dies');
+      const bucket = uniqueName('reader-dies');
+      await createStream(stack.kinesis, streamName, 1);
+      await createBucket(stack.s3, bucket);
+      const harness = new FirehoseHarness({ kinesis: stack.kinesis, s3: stack.s3, streamName, bucket, deliveryStreamName: 'centralog-archive' });
+      await harness.start();
+      try {
+        await waitFor('a first poll', () => harness.counters.getRecordsCalls > 0, 10_000);
+        await stack.kinesis.send(new DeleteStreamCommand({ StreamName: streamName }));
+        const deleted = Date.now();
+        await waitFor('harness.error', () => harness.error !== undefined, 5_000);
+        // Within a poll or two of the reader's death.
+        expect(Date.now() - deleted).toBeLessThan(3_000);
+      } finally {
+        await harness.stop();
+      }
+      expect(harness.error!.message).toMatch(/^Firehose harness stopped: reading shard shardId-000000000000 of reader-dies-\w+ failed: .+/);
+    });
+
+    it('sets harness.error, naming the object, when the archive cannot be written', async () => {
+      const streamName = uniqueName('no-bucket');
+      const bucket = uniqueName('no-bucket'); // never created
+      await createStream(stack.kinesis, streamName, 1);
+      await putInto(stack.kinesis, streamName, [{ shard: 0, data: bigRecord('s', 1, 500) }]);
+      const harness = new FirehoseHarness({ kinesis: stack.kinesis, s3: stack.s3, streamName, bucket, deliveryStreamName: 'centralog-archive', bufferIntervalMs: 200 });
+      await harness.start();
+      try {
+        await waitFor('harness.error', () => harness.error !== undefined, 20_000);
+      } finally {
+        await harness.stop();
+      }
+      expect(harness.error!.message).toContain(`delivery stopped: writing s3://${bucket}/`);
+      expect(harness.counters.linesArchived).toBe(0);
+    });
+  });
+
+  describe('counting what the transform dropped', () => {
+    it('tells CONTROL messages apart from records re-ingested for lack of response room, and archives every event once', async () => {
+      const streamName = uniqueName('reingest');
+      const bucket = uniqueName('reingest');
+      await createStream(stack.kinesis, streamName, 1);
+      await createBucket(stack.s3, bucket);
+      const simulator = new CloudWatchLogsSimulator({ kinesis: stack.kinesis, streamName, accounts: 1 });
+      await simulator.subscribe();
+      // About 1 MB of gzip records: their NDJSON output is several times the 6 MB response limit.
+      await simulator.produce(12_000);
+      const harness = await runHarness(
+        { kinesis: stack.kinesis, streamName, bucket },
+        (h) => h.counters.linesArchived >= simulator.produced,
+        90_000,
+      );
+      const c = harness.counters;
+      expect(c.controlDropped).toBe(simulator.controlMessagesSent);
+      expect(c.reingestDropped).toBeGreaterThan(0);
+      expect(c.dropped).toBe(c.controlDropped + c.reingestDropped);
+      expect(c.reingestedRecords).toBeGreaterThanOrEqual(c.reingestDropped);
+      expect(c.reingestedEvents).toBeGreaterThan(0);
+      expect(c.recordsIn).toBe(c.ok + c.dropped + c.processingFailed);
+      expect(c.processingFailed).toBe(0);
+      const ids: string[] = [];
+      for (const key of await listKeys(stack.s3, bucket)) {
+        expect(key.startsWith('processing-failed/'), key).toBe(false);
+        for (const line of ndjson(await getText(stack.s3, bucket, key))) ids.push(`${line.owner}|${line.logGroup}|${line.logStream}|${line.id}`);
+      }
+      expect(ids.length).toBe(simulator.produced);
+      expect(new Set(ids)).toEqual(simulator.producedKeys);
+    }, 120_000);
+  });
+
 });
 
 describe('validateResponse', () => {
