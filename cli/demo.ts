@@ -113,7 +113,9 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       log,
     });
     await Promise.all(workers.map((w) => w.start()));
-    await harness.start();
+    await harness.start().catch((err: Error) => {
+      throw new DemoFailedError(err.message);
+    });
 
     const simulator = new CloudWatchLogsSimulator({ kinesis, streamName, accounts: options.accounts, region: endpoints.region });
     const started = Date.now();
@@ -141,17 +143,20 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       // Stop producing as soon as a component fails rather than running on.
       while (!(await Promise.race([run.then(() => true), sleep(250).then(() => false)]))) {
         const err = failure();
-        if (err) throw new DemoFailedError(`the pipeline stopped: ${err.message}`);
+        if (err) throw new DemoFailedError(err.message);
       }
       await run;
       const deadline = Date.now() + options.drainTimeout * 1000;
+      // Also until the consumer has skipped every record the transform put back, so the summary's rows agree.
       while (
         Date.now() < deadline &&
-        (counters().created + counters().deadLettered < simulator.produced || h.counters.linesArchived < simulator.produced)
+        (counters().created + counters().deadLettered < simulator.produced ||
+          h.counters.linesArchived < simulator.produced ||
+          counters().reingestedSkipped < h.counters.reingestedRecords)
       ) {
         io.signal?.throwIfAborted();
         const err = failure();
-        if (err) throw new DemoFailedError(`the pipeline stopped: ${err.message}`);
+        if (err) throw new DemoFailedError(err.message);
         await sleep(100);
       }
     } finally {
@@ -161,6 +166,9 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const drainedAt = Date.now();
     await Promise.all(workers.map((w) => w.stop()));
     await harness.stop();
+    // A failure while delivering the last records must not pass as a short archive.
+    const stopped = failure();
+    if (stopped) throw new DemoFailedError(stopped.message);
     io.signal?.throwIfAborted();
 
     io.err('verifying: reading back S3, dead letters and OpenSearch...');
@@ -201,7 +209,12 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
 
     const rows: Array<[string, string]> = [
       ['produced (log events)', fmt(summary.produced)],
-      ['CONTROL messages dropped', `${fmt(summary.controlDropped)} (consumer), ${fmt(h.counters.dropped)} (Firehose)`],
+      ['CONTROL messages dropped', `${fmt(summary.controlDropped)} (consumer), ${fmt(h.counters.controlDropped)} (Firehose)`],
+      [
+        're-ingested by the transform (Firehose)',
+        `${fmt(h.counters.reingestedRecords)} records put back into the stream (${fmt(h.counters.reingestedEvents)} log events, from ${fmt(h.counters.reingestDropped)} records answered Dropped)`,
+      ],
+      ['re-ingested records skipped (consumer)', fmt(counters().reingestedSkipped)],
       ['archived to S3', fmt(summary.archived)],
       ['indexed in OpenSearch', fmt(summary.indexed)],
       ['dead-lettered', fmt(summary.deadLettered)],
