@@ -72,19 +72,18 @@ export function detectSource(message: string, vpcFlowFormat?: string[]): Detecte
 }
 
 /**
- * The source label of a message without parsing it: what the archive partitions by.
- * JSON is recognised by the keys detection relies on; a false label only moves a line to
- * another archive partition, documents always use full detection.
+ * The source label the archive partitions by: detectSource's, so a replay of a partition finds
+ * exactly what that source's documents (or parse failures) came from. JSON is only parsed when
+ * it holds the strings one of detection's matches needs, as they also sit nested in logged
+ * Kinesis/S3 events and CloudTrail files; most application logs hold none and stay cheap.
  */
 export function sniffSource(message: string, vpcFlowFormat?: string[]): SourceType {
   const c = message.charCodeAt(0) === 123 ? 123 : message.trimStart().charCodeAt(0);
-  if (c === 123 /* { */) {
-    if (message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'))) return 'cloudtrail';
-    if (message.includes('"aws.guardduty"') && message.includes('"GuardDuty Finding"')) return 'guardduty';
-    if (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"')) return 'guardduty';
-    return 'cloudwatch_logs';
-  }
-  const fields = splitFields(message.trim());
-  if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return 'vpcflow';
-  return looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT) ? 'vpcflow' : 'cloudwatch_logs';
+  const candidate =
+    c !== 123 /* { */ ||
+    (message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'))) ||
+    (message.includes('"aws.guardduty"') && message.includes('"GuardDuty Finding"')) ||
+    (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"')) ||
+    message.includes('\\u'); // an escape could spell any of them
+  return candidate ? detectSource(message, vpcFlowFormat).source : 'cloudwatch_logs';
 }
