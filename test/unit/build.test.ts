@@ -82,7 +82,7 @@ beforeAll(() => {
     if (spawnSync('cp', ['-al', dir, to]).status !== 0) cpSync(dir, to, { recursive: true });
   }
   if (existsSync(join(dist, 'cli'))) cpSync(join(dist, 'cli'), join(image, 'dist', 'cli'), { recursive: true });
-}, 90_000);
+}, 180_000);
 
 afterAll(() => {
   if (image) rmSync(image, { recursive: true, force: true });
