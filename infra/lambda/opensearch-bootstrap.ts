@@ -28,7 +28,7 @@ export function describeError(err: unknown): string {
 }
 
 /** Retries what may pass on a second try (no answer, 429, 5xx); a 4xx refusal fails at once. */
-async function withRetries<T>(what: string, run: () => Promise<T>, attempts = 5): Promise<T> {
+export async function withRetries<T>(what: string, run: () => Promise<T>, { attempts = 5, baseDelayMs = 2000 } = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
@@ -36,7 +36,7 @@ async function withRetries<T>(what: string, run: () => Promise<T>, attempts = 5)
       const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
       const transient = status === undefined || status === 429 || status >= 500;
       if (!transient || attempt >= attempts) throw new Error(`OpenSearch bootstrap failed at ${what}: ${describeError(err)}`);
-      await new Promise((r) => setTimeout(r, 2000 * 2 ** (attempt - 1)));
+      await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 1)));
     }
   }
 }
