@@ -18,41 +18,18 @@
  *   index or conflict with another event's types. A value that is not an object there (a string
  *   or an array, which happens) is wrapped as `{value: ...}` for the same reason.
  *
- * Absent values are left out (prune(), the compact() of ./types.ts in an allocation-light form).
+ * Absent values are left out (prune() of ./types.ts).
  * Values that OpenSearch would reject are never emitted: `source.ip`/`related.ip` only hold
  * addresses that validate as IPv4/IPv6 (CloudTrail writes service names, "AWS Internal" and, in
  * anonymised data, things like `225.01.00.16` there), booleans and dates only from what ./values.ts
- * reads as such, and a string leaf inside a flat_object
- * longer than FLAT_VALUE_MAX_CHARS is shortened so that it stays under Lucene's term size limit.
+ * reads as such, and a string leaf inside a flat_object longer than FLAT_VALUE_MAX_CHARS is
+ * shortened so that it stays under Lucene's term size limit.
  *
  * Only an unusable record throws (ParseError, so the event is indexed as generic, tagged):
  * `eventTime` missing or not a timestamp, `eventName`/`eventSource` missing or not strings.
  */
-import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './types.ts';
+import { ParseError, prune, type EcsDocument, type ParseContext, type ParsedEvent } from './types.ts';
 import { bool, isIpAddress, obj, parseTime, str, type Obj } from './values.ts';
-
-/**
- * compact() of ./types.ts (same result: no undefined, null, '' or empty arrays/objects, recursively),
- * written with for-in so that it allocates no entry arrays: it runs once per event on the hot path,
- * where the Object.entries form cost about a third of the parse time.
- */
-function prune(doc: EcsDocument): EcsDocument | undefined {
-  let out: EcsDocument | undefined;
-  for (const k in doc) {
-    let v = doc[k];
-    if (v === undefined || v === null || v === '') continue;
-    if (typeof v === 'object') {
-      if (Array.isArray(v)) {
-        if (v.length === 0) continue;
-      } else if (!(v instanceof Date)) {
-        v = prune(v as EcsDocument);
-        if (v === undefined) continue;
-      }
-    }
-    (out ??= {})[k] = v;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Time

@@ -41,19 +41,30 @@ export class ParseError extends Error {
   }
 }
 
-/** Drops undefined, null, empty-string values and empty objects/arrays, recursively, so documents hold only what is known. */
-export function compact<T extends EcsDocument>(doc: T): T {
-  const out: EcsDocument = {};
-  for (const [k, v] of Object.entries(doc)) {
+/**
+ * Drops undefined, null, empty-string values and empty objects/arrays, recursively, so documents
+ * hold only what is known; undefined when nothing is left. for-in, so no entry arrays are
+ * allocated: it runs once per event on the hot path, where Object.entries cost a third of a parse.
+ */
+export function prune(doc: EcsDocument): EcsDocument | undefined {
+  let out: EcsDocument | undefined;
+  for (const k in doc) {
+    let v = doc[k];
     if (v === undefined || v === null || v === '') continue;
-    if (Array.isArray(v)) {
-      if (v.length > 0) out[k] = v;
-    } else if (typeof v === 'object' && !(v instanceof Date)) {
-      const inner = compact(v as EcsDocument);
-      if (Object.keys(inner).length > 0) out[k] = inner;
-    } else {
-      out[k] = v;
+    if (typeof v === 'object') {
+      if (Array.isArray(v)) {
+        if (v.length === 0) continue;
+      } else if (!(v instanceof Date)) {
+        v = prune(v as EcsDocument);
+        if (v === undefined) continue;
+      }
     }
+    (out ??= {})[k] = v;
   }
-  return out as T;
+  return out;
+}
+
+/** prune() that gives {} when nothing is left. */
+export function compact<T extends EcsDocument>(doc: T): T {
+  return (prune(doc) ?? {}) as T;
 }
