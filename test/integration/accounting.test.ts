@@ -74,7 +74,8 @@ describe('accounting: every record and every event ends in exactly one counted p
     const outcome = await delivery.deliver('shardId-000000000007', batch, new AbortController().signal);
     accounting.delivered('shardId-000000000007', batch, outcome);
 
-    expect(first).toBeDefined();
+    // e1 is the one created: OpenSearch holds it under its id.
+    expect((await stack.opensearch.exists({ index: first!.index, id: first!.id })).body).toBe(true);
     expect(accounting.counters).toMatchObject({
       recordsIn: 4,
       controlDropped: 1,
