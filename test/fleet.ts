@@ -99,7 +99,7 @@ export class Fleet {
       const running = worker.logs.find((l) => l.message === 'consumer running');
       if (running) worker.statusUrl = running.statusUrl as string;
       return running !== undefined;
-    }, 30_000);
+    }, 60_000);
     return worker;
   }
 
