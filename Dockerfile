@@ -29,7 +29,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# The bundle and, beside it, the index templates it installs at start.
+# The bundle and, laid out beside it, the data files it reads (the index templates it installs at start).
 COPY --from=build /src/dist/cli/ dist/cli/
 
 # Files stay root-owned: the process can read its code but not change it.

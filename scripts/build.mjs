@@ -2,13 +2,13 @@
 // Builds what production runs, as plain JavaScript:
 //   dist/lambda/firehose-transform.mjs  the Firehose transform Lambda, every dependency bundled
 //   dist/cli/centralog.mjs              the consumer image's `centralog`, packages left to node_modules
-//   dist/cli/templates/*.json           the index templates `consume` installs (found beside the bundle)
+//   dist/cli/infra/opensearch/...       data files our modules read (index templates, dashboards)
 // `node scripts/build.mjs lambda` builds one target only.
 // It fails, writing nothing, when an input comes from code production must never load
 // (emulators, the CDK, tests, benchmarks, tsx); each offender is printed with the imports that reach it.
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -70,6 +70,37 @@ export function forbiddenInputs(metafile, extraPackages = []) {
 }
 
 /**
+ * Modules of ours that find data files relative to themselves (`import.meta.url`), and what they
+ * read. Each such module's `import.meta.url` is rewritten to where it would sit if the repository
+ * were laid out under the bundle's folder, and its data is copied there: the same relative paths
+ * work in the checkout and in the bundle. A module that is not listed fails the build.
+ */
+const DATA = {
+  'infra/opensearch/index.ts': ['infra/opensearch/templates'],
+  'cli/ops/dashboards.ts': ['infra/opensearch/dashboards'],
+};
+
+function relocateData(locating) {
+  return {
+    name: 'relocate-data',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, (args) => {
+        const path = relative(root, args.path);
+        if (path.startsWith('node_modules/') || path.startsWith('..')) return undefined;
+        const source = readFileSync(args.path, 'utf8');
+        if (/import\.meta\.(dirname|filename|resolve)\b/.test(source)) {
+          return { errors: [{ text: `${path} uses import.meta.dirname/filename/resolve: use import.meta.url, which the build knows how to relocate` }] };
+        }
+        if (!source.includes('import.meta.url')) return undefined;
+        locating.add(path);
+        const here = JSON.stringify(`./${path}`);
+        return { contents: source.replaceAll('import.meta.url', `new URL(${here}, import.meta.url).href`), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
  * Keeps the demo (and through it local/) out of the consumer bundle: the CLI loads cli/demo.ts
  * with import() only for `centralog demo`, and the image has no demo to load.
  */
@@ -108,6 +139,7 @@ const targets = [
       outfile: join(dist, 'lambda', 'firehose-transform.mjs'),
       minify: true,
       banner: { js: REQUIRE_BANNER },
+      plugins: [],
     },
   },
   {
@@ -143,7 +175,7 @@ export const OUTPUTS = Object.fromEntries(targets.map((t) => [t.name, relative(r
 export function esbuildOptions(name) {
   const target = targets.find((t) => t.name === name);
   if (!target) throw new Error(`unknown build target ${name}`);
-  return { ...target.options };
+  return { ...target.options, plugins: [relocateData(new Set()), ...target.options.plugins] };
 }
 
 /** Builds the named targets (all by default) into a fresh dist/. */
@@ -154,31 +186,33 @@ export async function buildAll(names = targets.map((t) => t.name)) {
   const results = [];
   let failed = false;
   for (const target of targets.filter((t) => names.includes(t.name))) {
-    const result = await build(target.options);
+    const locating = new Set();
+    const result = await build({ ...target.options, plugins: [relocateData(locating), ...target.options.plugins] });
     const bad = forbiddenInputs(result.metafile, target.excluded);
-    if (bad.length > 0) {
+    const unlisted = [...locating].filter((m) => !(m in DATA));
+    if (bad.length > 0 || unlisted.length > 0) {
       failed = true;
-      process.stderr.write(`\nbuild FAILED: the ${target.name} bundle would load code production must not load:\n`);
+      process.stderr.write(`\nbuild FAILED: the ${target.name} bundle\n`);
+      if (bad.length > 0) process.stderr.write('would load code production must not load:\n');
       for (const b of bad) process.stderr.write(`  ${b.path} (${b.reason})\n    via ${b.chain}\n`);
+      for (const m of unlisted) process.stderr.write(`  ${m} finds files relative to itself: list what it reads in DATA (scripts/build.mjs) so it ships beside the bundle\n`);
       continue;
     }
     for (const file of result.outputFiles) {
       mkdirSync(dirname(file.path), { recursive: true });
       writeFileSync(file.path, file.contents);
     }
+    const outDir = dirname(target.options.outfile);
+    for (const data of [...locating].flatMap((m) => DATA[m]).filter((d) => existsSync(join(root, d)))) {
+      cpSync(join(root, data), join(outDir, data), { recursive: true, filter: (src) => !src.endsWith('.md') });
+    }
     writeFileSync(join(dist, `${target.name}.meta.json`), JSON.stringify(result.metafile));
     results.push({ name: target.name, outfile: target.options.outfile, bytes: statSync(target.options.outfile).size });
   }
   if (failed) {
     rmSync(dist, { recursive: true, force: true });
-    throw new Error('build failed: forbidden inputs (see above)');
+    throw new Error('build failed (see above)');
   }
-  if (!names.includes('cli')) return results;
-  // infra/opensearch/index.ts reads its templates from `templates/` beside the module that runs it.
-  const templates = join(root, 'infra', 'opensearch', 'templates');
-  const templatesOut = join(dist, 'cli', 'templates');
-  mkdirSync(templatesOut, { recursive: true });
-  for (const f of readdirSync(templates).filter((f) => f.endsWith('.json'))) cpSync(join(templates, f), join(templatesOut, f));
   return results;
 }
 
