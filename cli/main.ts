@@ -4,6 +4,8 @@ import { ParseError } from '../processors/index.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
+import { destinationCommand } from './commands/destination.ts';
+import { onboardCommand } from './commands/onboard.ts';
 import { parseCommand } from './commands/parse.ts';
 import { pruneCommand } from './commands/prune.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
@@ -14,7 +16,7 @@ import { tailCommand } from './commands/tail.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand];
+const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
 
 export function buildProgram(): Command {
   const program = new Command()
