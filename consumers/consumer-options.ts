@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_INDEX_PREFIX, VpcFlowFormatsSchema } from '../processors/index.ts';
 import { EndpointOptionsSchema } from './config/endpoints.ts';
-import { bool, httpUrl, indexPrefix, int, json } from './config/options.ts';
+import { bool, httpUrl, indexPrefix, int, json, positive } from './config/options.ts';
 
 const MiB = 1024 * 1024;
 
@@ -49,6 +49,13 @@ export const ConsumerOptionsSchema = z.object({
     .meta({ description: 'events with a larger message are dead-lettered (CloudWatch Logs accepts up to 1 MiB since 2025)', arg: 'bytes' }),
   idleBackoffMs: int(0, 60_000).default(1000).meta({ description: 'wait after an empty GetRecords', arg: 'ms' }),
   retryDelayMs: int(1, 60_000).default(1000).meta({ description: 'first wait before redelivering a batch that could not be delivered', arg: 'ms' }),
+  breaker: bool
+    .default(true)
+    .meta({ description: 'pause a shard, as when OpenSearch refuses every write, when one document error floods consecutive batches (false: dead-letter them all)', arg: 'bool' }),
+  breakerShare: positive(1)
+    .default(0.5)
+    .meta({ description: 'a batch counts toward the breaker when more than this share of its documents is refused with one error type and field', arg: 'share' }),
+  breakerBatches: int(1, 1000).default(3).meta({ description: 'consecutive counting batches of a shard that trip the breaker (the last one is held, not dead-lettered)', arg: 'n' }),
   shardSyncIntervalMs: int(1000, 3_600_000).default(60_000).meta({ description: 'how often to look for new shards (also at every shard end)', arg: 'ms' }),
   shutdownTimeoutMs: int(0, 600_000).default(20_000).meta({ description: 'on stop, how long batches in flight get to finish', arg: 'ms' }),
   statusHost: z.string().min(1).default('127.0.0.1').meta({ description: 'address for /metrics and /healthz (0.0.0.0 in a container)', arg: 'host' }),

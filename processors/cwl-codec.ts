@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One log event of a CloudWatch Logs subscription payload. */
 export const CwlLogEventSchema = z.object({
@@ -37,8 +37,16 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * Top-level envelope key the Firehose transform adds to the records it puts back into the
+ * stream. CloudWatch Logs writes the envelope and never sets it; a member account controls
+ * only names and log events, which cannot reach the envelope's top level, so it cannot forge it.
+ */
+export const REINGEST_MARK = 'centralogReingested';
+
 export type DecodedRecord =
-  | { kind: 'data'; envelope: CwlEnvelope }
+  /** `reingested` is set (true) only on a record the transform put back into the stream. */
+  | { kind: 'data'; envelope: CwlEnvelope; reingested?: true }
   | { kind: 'control'; envelope: CwlEnvelope }
   | { kind: 'failed'; error: DecodeError };
 
@@ -125,6 +133,12 @@ export function decodeCwlRecord(data: Uint8Array): DecodedRecord {
     }
     if (envelope.messageType === 'CONTROL_MESSAGE') return { kind: 'control', envelope };
     if (envelope.logEvents.length === 0) throw new DecodeError('empty', 'DATA_MESSAGE without logEvents');
+    // Read from the parsed JSON (the schema's slow path strips keys it does not know), and
+    // kept out of the envelope, which stays what CloudWatch Logs wrote.
+    if ((parsed as Record<string, unknown>)[REINGEST_MARK] === true) {
+      delete (envelope as Record<string, unknown>)[REINGEST_MARK];
+      return { kind: 'data', envelope, reingested: true };
+    }
     return { kind: 'data', envelope };
   } catch (err) {
     if (err instanceof DecodeError) return { kind: 'failed', error: err };
@@ -132,7 +146,11 @@ export function decodeCwlRecord(data: Uint8Array): DecodedRecord {
   }
 }
 
-/** Encodes an envelope exactly as CloudWatch Logs delivers it: gzip of compact JSON. */
-export function encodeCwlRecord(envelope: CwlEnvelope): Buffer {
-  return gzipSync(JSON.stringify(envelope));
+/**
+ * Encodes an envelope exactly as CloudWatch Logs delivers it: gzip of compact JSON.
+ * `reingested` adds the mark (inside the gzip, so it survives Kinesis and KPL aggregation).
+ */
+export function encodeCwlRecord(envelope: CwlEnvelope, options: { reingested?: boolean } = {}): Buffer {
+  const { [REINGEST_MARK]: _mark, ...plain } = envelope as CwlEnvelope & { [REINGEST_MARK]?: unknown };
+  return gzipSync(JSON.stringify(options.reingested ? { ...plain, [REINGEST_MARK]: true } : plain));
 }

@@ -1,8 +1,21 @@
 import { Command } from 'commander';
-import { LocalStackEnvSchema, resolveOptions } from '../../consumers/index.ts';
+import { ConfigError, LocalStackEnvSchema, resolveOptions } from '../../consumers/index.ts';
 import { DemoOptionsSchema } from '../demo-options.ts';
 import { addSchemaOptions, describeEnv } from '../options.ts';
 import { interruptSignal } from '../signals.ts';
+
+/** The demo module, which a production build leaves out (it brings the emulators). */
+async function loadDemo(): Promise<typeof import('../demo.ts')> {
+  try {
+    return await import('../demo.ts');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes('demo.ts')) {
+      throw new ConfigError('centralog demo needs a source checkout (git clone, npm ci, npx centralog demo); this build has the consumer only');
+    }
+    throw err;
+  }
+}
 
 /** `centralog demo` (`npm start`): the product's main job on the embedded local stack. */
 export function demoCommand(): Command {
@@ -22,7 +35,7 @@ export function demoCommand(): Command {
     .action(async (raw: Record<string, unknown>) => {
       const options = resolveOptions(DemoOptionsSchema, { flags: raw });
       // Loaded only here: the demo brings the emulators, which a production install does not have.
-      const { runDemo } = await import('../demo.ts');
+      const { runDemo } = await loadDemo();
       const { ok } = await runDemo(options, {
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A configuration value is wrong; the message names the key, where it came from and what was expected. */
 export class ConfigError extends Error {
