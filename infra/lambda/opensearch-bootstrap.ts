@@ -1,5 +1,5 @@
 import { createOpenSearchClient } from '../../consumers/opensearch-client.ts';
-import { bootstrapOpenSearch, type BootstrapClient } from '../opensearch/bootstrap.ts';
+import { bootstrapOpenSearch } from '../opensearch/bootstrap.ts';
 import { applySecurityMappings } from '../opensearch/security.ts';
 
 /**
@@ -47,7 +47,7 @@ export async function handler(event: CustomResourceEvent): Promise<{ PhysicalRes
   // Templates and policies stay with the domain: deleting them would not delete its data.
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId ?? physicalId };
 
-  const client = createOpenSearchClient(`https://${p.Endpoint}`, { sigv4: { region: process.env.AWS_REGION ?? 'us-east-1' } }) as unknown as BootstrapClient;
+  const client = createOpenSearchClient(`https://${p.Endpoint}`, { sigv4: { region: process.env.AWS_REGION ?? 'us-east-1' } });
   const security = await withRetries('security mappings', () =>
     applySecurityMappings(client, { indexPrefix: p.IndexPrefix, writerRoleArns: p.WriterRoleArns ?? [], adminRoleArns: p.AdminRoleArns ?? [] }),
   );

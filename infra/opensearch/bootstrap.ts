@@ -7,7 +7,7 @@ export const ISM_PLUGIN = 'opensearch-index-management';
 export interface TransportRequest {
   method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
-  body?: unknown;
+  body?: Record<string, unknown> | string;
   querystring?: Record<string, string | number>;
 }
 

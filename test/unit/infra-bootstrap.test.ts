@@ -12,7 +12,7 @@ function fakeClient(answers: Record<string, { statusCode: number; body: unknown 
     indices: { putIndexTemplate: async ({ name }) => void calls.push(`index-template ${name}`) },
     transport: {
       async request(params: TransportRequest, options?: { ignore?: number[] }) {
-        const qs = params.querystring ? `?${new URLSearchParams(Object.entries(params.querystring).map(([k, v]) => [k, String(v)]))}` : '';
+        const qs = params.querystring ? `?${new URLSearchParams(Object.entries(params.querystring).map(([k, v]): [string, string] => [k, String(v)]))}` : '';
         const key = `${params.method} ${params.path}${qs}`;
         calls.push(key);
         if (params.body !== undefined) bodies.set(key, params.body);

@@ -1,52 +1,120 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { destinationAccessPolicy, MAX_DESTINATION_POLICY_BYTES } from '../../infra/central/destination.ts';
 import {
   CENTRAL_LOGGING_STACK_NAME,
-  CentralLoggingStack,
+  DeployConfigError,
+  loadDeployConfig,
   MEMBER_ACCOUNT_STACK_NAME,
-  MemberAccountStack,
+  ORG_ONBOARDING_STACK_NAME,
+  parseDeployConfig,
 } from '../../infra/index.ts';
+import { REPO_ROOT } from '../../infra/central/functions.ts';
+import { cleanupOutdirs, configInput, synth } from '../infra/fixture.ts';
 
-const outdir = mkdtempSync(join(tmpdir(), 'centralog-cdk-'));
-afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+afterAll(cleanupOutdirs);
 
-function buildApp() {
-  const app = new App({ outdir });
-  // The stacks hold no resources yet, and an in-process App (unlike `cdk synth`) adds no
-  // CDKMetadata resource, so CloudFormation Validate warns that Resources is empty.
-  Validations.of(app).acknowledge({
-    id: 'CloudFormation-Validate::F0001',
-    reason: 'placeholder stacks without resources, synthesised in-process',
-  });
-  const central = new CentralLoggingStack(app, CENTRAL_LOGGING_STACK_NAME);
-  const member = new MemberAccountStack(app, MEMBER_ACCOUNT_STACK_NAME);
-  const assembly = app.synth();
-  return { central, member, assembly };
+const SHIPPED_CONFIG = join(REPO_ROOT, 'infra', 'centralog.config.json');
+
+function configError(input: unknown): string {
+  try {
+    parseDeployConfig(input, 'test.json');
+  } catch (err) {
+    expect(err).toBeInstanceOf(DeployConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
 }
 
+describe('deployment config', () => {
+  it('the shipped file is valid and fills every default', () => {
+    const c = loadDeployConfig(SHIPPED_CONFIG);
+    expect(c).toMatchObject({ namePrefix: 'centralog', stream: { retentionHours: 168 }, firehose: { bufferMiB: 128, processorBufferMiB: 1 } });
+    expect(c.network.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
+  });
+
+  it('fills defaults from the required keys alone', () => {
+    const c = parseDeployConfig({ centralAccountId: '111111111111', primaryRegion: 'us-east-2', access: { mode: 'accounts', accountIds: ['222222222222'] } });
+    expect(c.regions).toEqual(['us-east-2']);
+    expect(c.stream).toEqual({ mode: 'provisioned', shardCount: 2, maxShards: 8, retentionHours: 168 });
+    expect(c.opensearch).toMatchObject({ placement: 'vpc', availabilityZoneCount: 2, retentionDays: 30 });
+    expect(c.members.cloudTrail).toEqual({ mode: 'create' });
+  });
+
+  it.each([
+    [{ stream: { shardCount: 0 } }, 'stream.shardCount'],
+    [{ firehose: { bufferMiB: 32 } }, 'firehose.bufferMiB'],
+    [{ firehose: { processorBufferMiB: 3 } }, 'firehose.processorBufferMiB'],
+    [{ access: { mode: 'organization', organizationId: 'my-org' } }, 'access.organizationId'],
+    [{ centralAccountId: '12345' }, 'centralAccountId'],
+    [{ archive: { glacierAfterDays: 400, expireAfterDays: 300 } }, 'archive.expireAfterDays'],
+    [{ opensearch: { instanceCount: 3 } }, 'opensearch.instanceCount'],
+    [{ logRetentionDays: 42 }, 'logRetentionDays'],
+    [{ stackSets: { organizationalUnitIds: ['ou-abcd-11111111'], regions: ['ap-south-1'] } }, 'stackSets.regions.0'],
+    [{ members: { vpcFlowLogFormat: '${version} ${no-such-field}' } }, 'members.vpcFlowLogFormat'],
+  ])('refuses %j naming the key %s', (override, key) => {
+    const message = configError({ ...configInput(), ...override });
+    expect(message).toContain('invalid deployment config (test.json)');
+    expect(message).toMatch(new RegExp(`^  ${key.replace(/\./g, '\\.')}: `, 'm'));
+  });
+
+  it('refuses StackSets without organisation mode (new accounts would not be allowed to subscribe)', () => {
+    expect(configError(configInput({ access: { mode: 'accounts', accountIds: ['222222222222'] } }))).toMatch(/^ {2}stackSets: .*organization/m);
+  });
+
+  it('measures the destination policy in bytes against the 5,120 limit', () => {
+    const c = parseDeployConfig(configInput({ access: { mode: 'accounts', accountIds: Array.from({ length: 150 }, (_, i) => String(200000000000 + i)) }, stackSets: undefined }));
+    expect(Buffer.byteLength(destinationAccessPolicy(c, 'eu-west-1'))).toBeLessThanOrEqual(MAX_DESTINATION_POLICY_BYTES);
+    const big = parseDeployConfig(configInput({ access: { mode: 'accounts', accountIds: Array.from({ length: 360 }, (_, i) => String(200000000000 + i)) }, stackSets: undefined }));
+    expect(() => destinationAccessPolicy(big, 'eu-west-1')).toThrow(/use access.mode 'organization'/);
+  });
+});
+
 describe('infra CDK app', () => {
-  const { central, member, assembly } = buildApp();
+  const { stacks } = synth();
 
-  it('synthesises the central logging stack to a CloudFormation template naming its role', () => {
-    const template = Template.fromStack(central);
-    template.hasOutput('StackRole', { Value: 'central-logging' });
+  it('builds the central, per-region destination, member and onboarding stacks', () => {
+    const names = [stacks.central, ...stacks.destinations, stacks.member, stacks.onboarding!].map((s) => s.stackName);
+    expect(names).toEqual([CENTRAL_LOGGING_STACK_NAME, 'CentralogDestination-us-east-1', MEMBER_ACCOUNT_STACK_NAME, ORG_ONBOARDING_STACK_NAME]);
   });
 
-  it('synthesises the member account stack to a CloudFormation template naming its role', () => {
-    const template = Template.fromStack(member);
-    template.hasOutput('StackRole', { Value: 'member-account' });
-  });
-
-  it('lists both stacks in the cloud assembly written to the outdir', () => {
-    expect(assembly.directory).toBe(outdir);
-    const names = assembly.stacks.map((s) => s.stackName).sort();
-    expect(names).toEqual([CENTRAL_LOGGING_STACK_NAME, MEMBER_ACCOUNT_STACK_NAME].sort());
-    for (const name of names) {
-      expect(assembly.getStackByName(name).template).toHaveProperty('Outputs.StackRole');
+  it('passes cdk-nag AwsSolutions (synth throws on any unacknowledged finding), and every acknowledgement says why', () => {
+    const reasons: Array<[string, string, string]> = [];
+    for (const stack of [stacks.central, ...stacks.destinations, stacks.member, stacks.onboarding!]) {
+      for (const c of stack.node.findAll()) {
+        for (const entry of c.node.metadata) {
+          if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) reasons.push([c.node.path, id, reason]);
+        }
+      }
     }
+    expect(reasons.length).toBeGreaterThan(5);
+    for (const [, , reason] of reasons) expect(reason.length).toBeGreaterThan(25);
+  });
+
+  it('every checkov skip in the templates carries a reason', () => {
+    let skips = 0;
+    for (const stack of [stacks.central, stacks.member]) {
+      for (const c of stack.node.findAll()) {
+        if (!CfnResource.isCfnResource(c)) continue;
+        const checkov = c.getMetadata('checkov') as { skip?: Array<{ id: string; comment: string }> } | undefined;
+        for (const s of checkov?.skip ?? []) {
+          skips++;
+          expect(s.id).toMatch(/^CKV2?_AWS_\d+$/);
+          expect(s.comment.length).toBeGreaterThan(25);
+        }
+      }
+    }
+    expect(skips).toBeGreaterThan(5);
+  });
+
+  it('cdk-nag is live: an unencrypted, unlogged bucket fails the synth', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    new s3.Bucket(new Stack(app, 'Bad'), 'Bucket');
+    expect(() => app.synth()).toThrow(/The S3 Bucket has server access logs disabled/);
   });
 });
