@@ -3,3 +3,5 @@
 export type { AwsEndpoints } from './aws-endpoints.ts';
 export { createKinesisClient } from './kinesis-client.ts';
 export { kinesisReingest } from './sinks/kinesis-reingest.ts';
+// Settings are read with the same resolver as every other entry point's.
+export { ConfigError, resolveOptions } from './config/options.ts';

@@ -13,7 +13,7 @@ export {
 export { chunkBySize } from './chunk.ts';
 export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
 export { pad2, utcHourPath, utcParts, type UtcParts } from './utc.ts';
-export { VpcFlowFormatsSchema } from './options.ts';
+export { jsonText, TransformOptionsSchema, VpcFlowFormatsSchema } from './options.ts';
 export { SOURCE_TYPES, detectSource, sniffSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
 export {
   DEFAULT_INDEX_PREFIX,

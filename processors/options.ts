@@ -1,6 +1,19 @@
 import * as z from 'zod';
 import { parseVpcFlowFormat } from './parsers/vpcflow.ts';
 
+/** A value given as JSON text (an environment variable or a flag) or as a value (a config file). */
+export function jsonText<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      // Left as text: the schema then names what was expected.
+      return value;
+    }
+  }, schema);
+}
+
 /**
  * Custom VPC flow log formats by log group, `{"<log group>": "${version} ${account-id} ..."}`
  * (or the AWS field names without `${}`), compiled to field lists. The one meaning of
@@ -17,3 +30,10 @@ export const VpcFlowFormatsSchema = z.record(
     }
   }),
 );
+
+/** The Firehose transform's settings; in the Lambda they come from CENTRALOG_* variables. */
+export const TransformOptionsSchema = z.object({
+  vpcFlowFormats: jsonText(VpcFlowFormatsSchema)
+    .optional()
+    .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
+});

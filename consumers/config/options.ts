@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { jsonText } from '../../processors/index.ts';
 
 /** A configuration value is wrong; the message names the key, where it came from and what was expected. */
 export class ConfigError extends Error {
@@ -37,17 +38,8 @@ export const bool = z.union([z.boolean(), z.stringbool({ error: 'expected true o
 
 export const indexPrefix = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lowercase letters, digits, - and _');
 
-/** A JSON object given as text (a variable or a flag) or as a value (the config file). */
-export function json<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => {
-    if (typeof value !== 'string') return value;
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return value;
-    }
-  }, schema);
-}
+/** A JSON value given as text (a variable or a flag) or as a value (the config file). */
+export const json = jsonText;
 
 /** `maxInFlightBatches` -> `CENTRALOG_MAX_IN_FLIGHT_BATCHES`. */
 export function envName(key: string): string {

@@ -1,27 +1,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createKinesisClient, kinesisReingest } from '../../consumers/reingest.ts';
+import { createKinesisClient, kinesisReingest, resolveOptions } from '../../consumers/reingest.ts';
 import {
   createFirehoseTransformHandler,
   type FirehoseTransformationEvent,
+  TransformOptionsSchema,
   type FirehoseTransformationResult,
-  type VpcFlowFormats,
 } from '../../processors/index.ts';
 
 /**
  * The deployed Firehose transform Lambda: the processors/ handler with its way back into
  * the source stream, Powertools structured logs and EMF metrics.
- * Environment: CENTRALOG_VPC_FLOW_FORMATS = JSON {"<log group>": "<format>", ...}.
+ * Environment: CENTRALOG_VPC_FLOW_FORMATS = JSON {"<log group>": "<format>", ...}, the same as for `consume`.
  */
 const logger = new Logger({ serviceName: 'centralog-firehose-transform' });
 const metrics = new Metrics({ namespace: 'centralog', serviceName: 'firehose-transform' });
 
-function vpcFlowFormats(): VpcFlowFormats | undefined {
-  const raw = process.env.CENTRALOG_VPC_FLOW_FORMATS;
-  if (!raw) return undefined;
-  const parsed = JSON.parse(raw) as Record<string, string>;
-  return Object.fromEntries(Object.entries(parsed).map(([group, format]) => [group, format.replace(/\$\{([^}]+)\}/g, '$1').trim().split(/\s+/)]));
-}
+// A bad value fails the cold start with the variable's name, before any record is touched.
+const options = resolveOptions(TransformOptionsSchema, { env: process.env });
 
 const transform = createFirehoseTransformHandler({
   reingest: kinesisReingest(createKinesisClient({ region: process.env.AWS_REGION ?? 'us-east-1' })),
@@ -31,7 +27,7 @@ const transform = createFirehoseTransformHandler({
     error: (message, extra) => logger.error(message, extra ?? {}),
   },
   metrics: { addMetric: (name, unit, value) => metrics.addMetric(name, unit === 'Bytes' ? MetricUnit.Bytes : MetricUnit.Count, value) },
-  options: { vpcFlowFormats: vpcFlowFormats() },
+  options: { vpcFlowFormats: options.vpcFlowFormats },
 });
 
 export async function handler(event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> {

@@ -69,6 +69,43 @@ describe('deployed Firehose transform Lambda entry', () => {
     expect(aws.CloudWatchMetrics[0]!.Namespace).toBe('centralog');
   });
 
+  it('reads CENTRALOG_VPC_FLOW_FORMATS as consume does: a custom format makes its group\'s lines VPC flow, a bad one fails the cold start by name', async () => {
+    const custom = (): FirehoseTransformationEvent => ({
+      ...event(),
+      records: [
+        {
+          recordId: 'c0',
+          approximateArrivalTimestamp: 1_700_000_000_000,
+          data: encodeCwlRecord({
+            messageType: 'DATA_MESSAGE',
+            owner: '123456789012',
+            logGroup: '/custom/flows',
+            logStream: 's',
+            subscriptionFilters: ['central'],
+            logEvents: [{ id: '4'.repeat(56), timestamp: 1_700_000_000_000, message: '2 10.0.0.1 10.0.0.2 ACCEPT' }],
+          }).toString('base64'),
+        },
+      ],
+    });
+    const sourceOf = (r: { data?: string }) => (JSON.parse(Buffer.from(r.data!, 'base64').toString('utf8').split('\n')[0]!) as { source: string }).source;
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+
+    vi.resetModules();
+    vi.stubEnv('CENTRALOG_VPC_FLOW_FORMATS', '{"/custom/flows": "${version} ${srcaddr} ${dstaddr} ${action}"}');
+    const withFormat = await import('../../infra/lambda/firehose-transform.ts');
+    expect(sourceOf((await withFormat.handler(custom())).records[0]!)).toBe('aws.vpcflow');
+
+    vi.resetModules();
+    vi.stubEnv('CENTRALOG_VPC_FLOW_FORMATS', '');
+    const without = await import('../../infra/lambda/firehose-transform.ts');
+    expect(sourceOf((await without.handler(custom())).records[0]!)).toBe('aws.cloudwatch_logs');
+
+    vi.resetModules();
+    vi.stubEnv('CENTRALOG_VPC_FLOW_FORMATS', '{"/custom/flows": "${version} ${no-such-field}"}');
+    await expect(import('../../infra/lambda/firehose-transform.ts')).rejects.toThrow(/^CENTRALOG_VPC_FLOW_FORMATS \[\/custom\/flows\]: vpcflow: unknown field 'no-such-field'/);
+    vi.unstubAllEnvs();
+  });
+
   it("loads only the Kinesis re-ingest path of the consumer, none of its OpenSearch, metrics, DynamoDB or S3 modules", async () => {
     // The module graph of the deployed bundle, built in memory.
     const { metafile } = await build({ ...esbuildOptions('lambda'), minify: false });
