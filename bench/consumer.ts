@@ -20,6 +20,7 @@ import {
 import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, freePort, startLocalStack } from '../local/index.ts';
 import { chunkBySize } from '../processors/index.ts';
+import { buildAll } from '../scripts/build.mjs';
 import type { BenchResult } from './measure.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,11 +29,16 @@ const SHARDS = 4;
 /** The consumer's default batches in flight; the baseline gets the same concurrency. */
 const CONCURRENCY = 4;
 
-/** The node flags the consumer image runs with (Dockerfile ENTRYPOINT), so the benchmark measures the same process. */
-function imageNodeFlags(): string[] {
+/**
+ * The consumer image's command line (Dockerfile ENTRYPOINT: node flags, the compiled bundle,
+ * `consume`), so the benchmark measures the same process; BENCH_CONSUMER_NODE_FLAGS replaces the flags.
+ */
+function imageCommand(): string[] {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-  return entry.slice(1, entry.indexOf('cli/bin.mjs')).filter((f) => f !== '--openssl-legacy-provider');
+  const script = entry.findIndex((arg, i) => i > 0 && !arg.startsWith('-'));
+  const flags = process.env.BENCH_CONSUMER_NODE_FLAGS?.split(' ').filter(Boolean) ?? entry.slice(1, script);
+  return [...flags.filter((f) => f !== '--openssl-legacy-provider'), '--openssl-legacy-provider', ...entry.slice(script)];
 }
 
 function peakRssMiB(pid: number): number {
@@ -83,7 +89,7 @@ async function consumerRun(
 ): Promise<{ eventsPerSecond: number; peakRssMiB: number; idleRssMiB: number; cpuSeconds: number; seconds: number }> {
   const port = await freePort();
   const statusUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...(process.env.BENCH_CONSUMER_NODE_FLAGS?.split(' ').filter(Boolean) ?? imageNodeFlags()), '--openssl-legacy-provider', 'cli/bin.mjs', 'consume'], {
+  const child = spawn(process.execPath, imageCommand(), {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
@@ -139,6 +145,8 @@ export async function benchConsumer(): Promise<BenchResult[]> {
   const rounds = Number(process.env.BENCH_CONSUMER_ROUNDS ?? 3);
   const workDir = mkdtempSync(join(tmpdir(), 'centralog-bench-'));
   const status = (m: string) => process.stderr.write(`${m}\n`);
+  status('building the consumer bundle the image runs...');
+  await buildAll();
   const stack = await startLocalStack({ workDir, onStatus: status });
   try {
     const kinesis = createKinesisClient(stack.endpoints);
