@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, CreateTableCommand, GetItemCommand, Pu
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,7 +229,6 @@ describe('local stack: OpenSearch prerequisites and start failures', () => {
 
   it('with java but without mvn on PATH, the prerequisite check throws MissingPrerequisiteError naming mvn and how to install it', () => {
     const realJava = execFileSync('which', ['java'], { encoding: 'utf8' }).trim();
-    expect(existsSync(realJava)).toBe(true);
     const bin = tmp('centralog-java-only-');
     symlinkSync(realJava, join(bin, 'java'));
     let error: unknown;

@@ -12,6 +12,23 @@ const latency = new Histogram({
   registers: [registry],
 });
 
+/** True if a TCP connection to host:port is accepted, false if it is refused. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(2000);
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 let report: HealthReport = { healthy: true, shards: 2 };
 let status: StatusServer;
 
@@ -23,9 +40,11 @@ afterAll(async () => {
 });
 
 describe('status server', () => {
-  it('binds to a free loopback port by default', () => {
-    expect(status.port).toBeGreaterThan(0);
+  it('binds to a free port on 127.0.0.1 only by default', async () => {
     expect(status.url).toBe(`http://127.0.0.1:${status.port}`);
+    expect(await accepts('127.0.0.1', status.port)).toBe(true);
+    // Not every interface: another loopback address is refused.
+    expect(await accepts('127.0.0.2', status.port)).toBe(false);
   });
 
   it('serves Prometheus text at /metrics', async () => {
