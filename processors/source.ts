@@ -17,8 +17,12 @@ export type DetectedEvent =
   | { source: 'cloudwatch_logs'; json?: Record<string, unknown> };
 
 /** CloudTrail records carry eventVersion and eventSource; Insight events carry their source inside insightDetails. */
+// CloudTrail names services by host (`s3.amazonaws.com`); an S3 or Kinesis event notification
+// a Lambda logs has eventVersion and eventSource too (`aws:s3`) and must not become CloudTrail.
 function isCloudTrailRecord(o: Obj): boolean {
-  return typeof o.eventVersion === 'string' && (typeof o.eventSource === 'string' || obj(o.insightDetails) !== undefined);
+  if (typeof o.eventVersion !== 'string') return false;
+  if (typeof o.eventSource === 'string') return o.eventSource.endsWith('.amazonaws.com');
+  return obj(o.insightDetails) !== undefined;
 }
 
 function isBareFinding(o: Obj): boolean {

@@ -50,6 +50,13 @@ describe('detectSource: CloudTrail', () => {
     const detected = detectSource('{"eventVersion":"1.03","userIdentity":{"type":"Root"}}');
     expect(detected).toEqual({ source: 'cloudwatch_logs', json: { eventVersion: '1.03', userIdentity: { type: 'Root' } } });
   });
+
+  it('does not take an S3 event notification a Lambda logged (eventVersion + eventSource "aws:s3") for cloudtrail', () => {
+    // The record shape of the S3 event notification documentation: not a CloudTrail event.
+    const notification = '{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2026-11-30T12:00:00.000Z","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}';
+    expect(detectSource(notification).source).toBe('cloudwatch_logs');
+    expect(detectSource(notification.replace('"aws:s3"', '"s3.amazonaws.com"')).source).toBe('cloudtrail');
+  });
 });
 
 describe('detectSource: GuardDuty', () => {
