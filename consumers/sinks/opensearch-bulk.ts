@@ -2,6 +2,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunkBySize, type IndexableDocument } from '../../processors/index.ts';
 import { backoffDelay } from '../backoff.ts';
+import { errorSignature, isRetryableStatus, requestRefusal, systemicItemRefusal, SystemicRefusalError, type BulkItemError, type SystemicRefusal } from './refusals.ts';
 
 export interface BulkSinkOptions {
   /** Bytes of NDJSON per _bulk request; OpenSearch does best at 5-15 MiB, some domains reject > 10 MiB. */
@@ -36,6 +37,8 @@ export interface RejectedDocument {
   document: BulkDocument;
   status: number;
   reason: string;
+  /** The error type and the field it names, so a flood of one error can be told from scattered ones. */
+  signature?: string;
 }
 
 export interface BulkOutcome {
@@ -53,10 +56,6 @@ export class BulkUnavailableError extends Error {
 
 const MAX_BULK_BYTES = 10 * 1024 * 1024;
 
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
 /** One _bulk request: its documents and their NDJSON lines, in the same order. */
 interface BulkChunk {
   docs: BulkDocument[];
@@ -65,7 +64,7 @@ interface BulkChunk {
 
 interface BulkItemResult {
   status: number;
-  error?: { type?: string; reason?: string; caused_by?: { reason?: string } };
+  error?: BulkItemError;
 }
 
 /**
@@ -98,7 +97,9 @@ export class BulkSink {
 
   /**
    * Indexes every document or returns it as rejected; throws BulkUnavailableError when
-   * retries run out, or the signal's reason when aborted between requests.
+   * retries run out, SystemicRefusalError when OpenSearch refuses for a reason outside the
+   * documents (nothing is returned as rejected then), or the signal's reason when aborted
+   * between requests.
    */
   async write(documents: BulkDocument[], signal?: AbortSignal): Promise<BulkOutcome> {
     const outcome: BulkOutcome = { created: [], duplicates: [], rejected: [] };
@@ -157,6 +158,7 @@ export class BulkSink {
       outcome.rejected.push({
         document: chunk.docs[0]!,
         status: 413,
+        signature: 'document_too_large',
         reason: `document too large: its _bulk request is ${bodyBytes} bytes, over ${limitText}`,
       });
       return [];
@@ -184,13 +186,17 @@ export class BulkSink {
       this.opts.observeRequest?.((performance.now() - started) / 1000, 'ok');
     } catch (err) {
       this.opts.observeRequest?.((performance.now() - started) / 1000, 'error');
-      const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
+      const meta = (err as { meta?: { statusCode?: number; body?: unknown } }).meta;
+      const status = meta?.statusCode;
       // Connection errors, 429 and 5xx on the whole request: every item is retried.
       if (status === undefined || isRetryableStatus(status)) return chunk.docs;
       if (status === 413) return this.tooLarge(chunk, Buffer.byteLength(body), outcome, signal);
+      const refusal = requestRefusal(status, meta?.body);
+      if (refusal) throw new SystemicRefusalError([refusal], outcome.created);
       throw err;
     }
     const retry: BulkDocument[] = [];
+    const systemic = new Map<string, { refusal: SystemicRefusal; n: number }>();
     items.forEach((item, i) => {
       const doc = chunk.docs[i]!;
       const result = item.create ?? Object.values(item)[0]!;
@@ -199,10 +205,18 @@ export class BulkSink {
       else if (isRetryableStatus(result.status)) retry.push(doc);
       else {
         const e = result.error;
+        const refusal = systemicItemRefusal(result.status, e);
+        if (refusal) {
+          const key = `${refusal.cause} ${refusal.index ?? ''}`;
+          systemic.set(key, { refusal, n: (systemic.get(key)?.n ?? 0) + 1 });
+          return;
+        }
         const reason = [e?.type, e?.reason, e?.caused_by?.reason].filter(Boolean).join(': ');
-        outcome.rejected.push({ document: doc, status: result.status, reason: reason || `status ${result.status}` });
+        outcome.rejected.push({ document: doc, status: result.status, reason: reason || `status ${result.status}`, signature: errorSignature(e?.type, e?.reason) });
       }
     });
+    // Sending the rest would only be refused the same way: the whole batch waits for the cause to go.
+    if (systemic.size > 0) throw new SystemicRefusalError([...systemic.values()].sort((a, b) => b.n - a.n).map((s) => s.refusal), outcome.created);
     return retry;
   }
 }
