@@ -60,6 +60,7 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
     batchBytes: options.batchBytes,
     maxEventBytes: options.maxEventBytes,
     retryDelayMs: options.retryDelayMs,
+    breaker: { enabled: options.breaker, share: options.breakerShare, batches: options.breakerBatches },
     shardSyncIntervalMs: options.shardSyncIntervalMs,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     metrics,

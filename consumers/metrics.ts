@@ -111,6 +111,18 @@ export class ConsumerMetrics {
   });
   readonly inFlightBytes = new Gauge({ name: 'centralog_consumer_in_flight_bytes', help: 'Bytes of Kinesis record data held in memory', registers: [this.registry] });
   readonly deliveryRetries = new Counter({ name: 'centralog_consumer_delivery_retries_total', help: 'Batches retried because OpenSearch or S3 could not take them', registers: [this.registry] });
+  readonly systemicRefusals = new Counter({
+    name: 'centralog_consumer_systemic_refusals_total',
+    help: 'Batch attempts held, not dead-lettered, because OpenSearch refused writes for a reason outside the documents (or the breaker saw a flood of one document error), by cause',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
+  readonly pausedShards = new Gauge({
+    name: 'centralog_consumer_paused_shards',
+    help: 'Shards holding a batch until a systemic refusal is gone, by cause',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
 
   /** Drops a shard's per-shard series once this worker stops reading it. */
   forgetShard(shardId: string): void {

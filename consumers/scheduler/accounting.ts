@@ -1,6 +1,7 @@
 import type { SourceType } from '../../processors/index.ts';
 import { emptyCounters, type ConsumerCounters, type ConsumerMetrics, type LatencySample } from '../metrics.ts';
 import type { DeadLetter } from '../sinks/dead-letter.ts';
+import type { RefusalCause, SystemicRefusal } from '../sinks/refusals.ts';
 import type { PreparedBatch } from './batch.ts';
 
 /** What became of one delivered batch: each document is created, a duplicate, or dead-lettered. */
@@ -13,12 +14,23 @@ export interface DeliveryOutcome {
   deadLetters: DeadLetter[];
 }
 
+/** A shard holding a batch because OpenSearch refuses it for a reason outside the documents. */
+export interface Pause {
+  shardId: string;
+  /** When the first attempt was refused (ms since the epoch). */
+  since: number;
+  /** What the last attempt was refused with. */
+  refusals: SystemicRefusal[];
+}
+
 /**
  * The one place that counts what the consumer did: the counters the demo and tests read
  * and the Prometheus metrics are fed from the same call, so they cannot disagree.
  */
 export class Accounting {
   readonly counters: ConsumerCounters = emptyCounters();
+  private readonly pauses = new Map<string, Pause>();
+  private readonly seenCauses = new Set<RefusalCause>();
 
   constructor(
     readonly metrics: ConsumerMetrics,
@@ -59,5 +71,44 @@ export class Accounting {
   /** A batch could not be delivered yet and will be tried again. */
   retried(): void {
     this.metrics.deliveryRetries.inc();
+  }
+
+  /** An attempt at a shard's batch was refused systemically: the shard is paused until one succeeds. */
+  refused(shardId: string, refusals: SystemicRefusal[]): Pause {
+    const cause = refusals[0]?.cause ?? 'authorisation';
+    this.metrics.systemicRefusals.inc({ cause });
+    const pause = { shardId, since: this.pauses.get(shardId)?.since ?? Date.now(), refusals };
+    this.pauses.set(shardId, pause);
+    this.countPaused();
+    return pause;
+  }
+
+  /** The shard's batch went through, or the shard stopped: it is no longer paused. */
+  resumed(shardId: string): Pause | undefined {
+    const pause = this.pauses.get(shardId);
+    if (pause) {
+      this.pauses.delete(shardId);
+      this.countPaused();
+    }
+    return pause;
+  }
+
+  /** Shards paused now, for /healthz. */
+  get paused(): Pause[] {
+    return [...this.pauses.values()];
+  }
+
+  private countPaused(): void {
+    const byCause = new Map<RefusalCause, number>();
+    for (const p of this.pauses.values()) {
+      const cause = p.refusals[0]?.cause ?? 'authorisation';
+      byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
+    }
+    // A cause that has gone reads 0 rather than vanishing, so alerts see it end.
+    for (const cause of this.seenCauses) this.metrics.pausedShards.set({ cause }, byCause.get(cause) ?? 0);
+    for (const [cause, n] of byCause) {
+      this.seenCauses.add(cause);
+      this.metrics.pausedShards.set({ cause }, n);
+    }
   }
 }

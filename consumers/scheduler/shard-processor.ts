@@ -6,10 +6,14 @@ import type { HeldLease, LeaseCoordinator } from '../leases/lease-coordinator.ts
 import { SHARD_END, TRIM_HORIZON, type Lease, type LeaseTable } from '../leases/lease-table.ts';
 import { parentsFinished } from '../leases/shard-sync.ts';
 import { ShardReader, type ShardReaderOptions, type StartPosition } from '../retrieval/shard-reader.ts';
+import { SystemicRefusalError } from '../sinks/refusals.ts';
 import type { Accounting, DeliveryOutcome } from './accounting.ts';
 import { prepareBatch, type PreparedBatch } from './batch.ts';
 import type { BatchDelivery } from './delivery.ts';
 import type { InFlightLimit } from './in-flight-limit.ts';
+
+/** Longest wait between attempts while OpenSearch refuses writes systemically; outages keep ctx.retry's. */
+const SYSTEMIC_PAUSE_MAX_MS = 60_000;
 
 export type LogFunction = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -177,33 +181,60 @@ export class ShardProcessor {
   /**
    * Delivers one slice completely, then checkpoints its last record; retries until it can.
    * A delivered slice is not sent again when only its checkpoint failed. False, without
-   * a checkpoint, when the lease is lost or the slice is abandoned.
+   * a checkpoint, when the lease is lost or the slice is abandoned. A systemic refusal
+   * pauses the shard: it holds its slot (so reading stops once every slot is held), backs
+   * off up to a minute, says why and what to do, and resumes when a retry goes through.
    */
   private async commit(prepared: PreparedBatch): Promise<boolean> {
     let outcome: DeliveryOutcome | undefined;
     const created = new Map<string, IndexableDocument>();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        outcome ??= await this.ctx.delivery.deliver(this.shardId, prepared, this.delivering, created);
-        this.delivering.throwIfAborted();
-        const firstOfChild = this.held.lease.checkpoint === TRIM_HORIZON && this.held.lease.parentShardIds.length > 0;
-        if (!(await this.ctx.coordinator.checkpoint(this.shardId, prepared.lastSequenceNumber))) return false;
-        // A child has started: its finished parents' leases can go now, not at the next periodic sync.
-        if (firstOfChild) this.ctx.requestShardSync();
-        this.ctx.accounting.delivered(this.shardId, prepared, outcome);
-        return true;
-      } catch (err) {
-        if (this.delivering.aborted) return false;
-        this.ctx.accounting.retried();
-        const delay = backoffDelay(attempt, this.ctx.retry);
-        this.log('warn', 'batch not delivered; retrying without moving the checkpoint', { attempt, error: String(err), retryInMs: Math.round(delay) });
+    try {
+      for (let attempt = 1; ; attempt++) {
         try {
-          await sleep(delay, undefined, { signal: this.delivering });
-        } catch {
-          return false;
+          outcome ??= await this.ctx.delivery.deliver(this.shardId, prepared, this.delivering, created);
+          this.delivering.throwIfAborted();
+          const firstOfChild = this.held.lease.checkpoint === TRIM_HORIZON && this.held.lease.parentShardIds.length > 0;
+          if (!(await this.ctx.coordinator.checkpoint(this.shardId, prepared.lastSequenceNumber))) return false;
+          // A child has started: its finished parents' leases can go now, not at the next periodic sync.
+          if (firstOfChild) this.ctx.requestShardSync();
+          this.ctx.accounting.delivered(this.shardId, prepared, outcome);
+          const pause = this.ctx.accounting.resumed(this.shardId);
+          if (pause) this.log('info', 'OpenSearch accepts writes again; shard resumed', { cause: pause.refusals[0]?.cause, pausedForMs: Date.now() - pause.since });
+          return true;
+        } catch (err) {
+          if (this.delivering.aborted) return false;
+          this.ctx.accounting.retried();
+          const delay = err instanceof SystemicRefusalError ? this.refused(err, attempt) : backoffDelay(attempt, this.ctx.retry);
+          if (!(err instanceof SystemicRefusalError)) {
+            this.log('warn', 'batch not delivered; retrying without moving the checkpoint', { attempt, error: String(err), retryInMs: Math.round(delay) });
+          }
+          try {
+            await sleep(delay, undefined, { signal: this.delivering });
+          } catch {
+            return false;
+          }
         }
       }
+    } finally {
+      // A shard stopped while paused is no longer this worker's concern.
+      this.ctx.accounting.resumed(this.shardId);
     }
+  }
+
+  /** Counts and explains a systemic refusal; returns the wait before the next attempt. */
+  private refused(err: SystemicRefusalError, attempt: number): number {
+    const pause = this.ctx.accounting.refused(this.shardId, err.refusals);
+    const delay = backoffDelay(attempt, { baseMs: this.ctx.retry.baseMs, maxMs: SYSTEMIC_PAUSE_MAX_MS });
+    const [first, ...others] = err.refusals;
+    this.log('error', `OpenSearch refuses writes (${first?.cause}): ${first?.reason}. To fix: ${first?.advice}. Holding the batch (no checkpoint, none of it dead-lettered) and retrying by itself`, {
+      cause: first?.cause,
+      index: first?.index,
+      also: others.length > 0 ? others.map((r) => r.reason) : undefined,
+      attempt,
+      pausedForMs: Date.now() - pause.since,
+      retryInMs: Math.round(delay),
+    });
+    return delay;
   }
 
   /** Every record is delivered: SHARD_END lets the children start. */

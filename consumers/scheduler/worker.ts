@@ -8,7 +8,9 @@ import { ConsumerMetrics, LatencySample, type ConsumerCounters } from '../metric
 import type { ShardReaderOptions } from '../retrieval/shard-reader.ts';
 import type { DeadLetterSink } from '../sinks/dead-letter.ts';
 import type { BulkSink } from '../sinks/opensearch-bulk.ts';
+import type { RefusalCause } from '../sinks/refusals.ts';
 import { Accounting } from './accounting.ts';
+import { RefusalBreaker, type BreakerOptions } from './breaker.ts';
 import { BatchDelivery } from './delivery.ts';
 import { InFlightLimit } from './in-flight-limit.ts';
 import { ShardProcessor, type LogFunction, type ShardProcessorContext } from './shard-processor.ts';
@@ -35,8 +37,10 @@ export interface WorkerOptions {
   maxEventBytes?: number;
   /** NDJSON bytes per delivered batch (≈ one _bulk request); a checkpoint follows each. Default 5 MiB. */
   batchBytes?: number;
-  /** First wait between attempts when a batch cannot be delivered (OpenSearch or S3 down). */
+  /** First wait between attempts when a batch cannot be delivered (OpenSearch or S3 down, or refusing every write). */
   retryDelayMs?: number;
+  /** When a flood of one document error pauses a shard instead of being dead-lettered. */
+  breaker?: BreakerOptions;
   /** Periodic shard sync (KCL: 60 s); one also runs whenever a shard ends. */
   shardSyncIntervalMs?: number;
   /** How often a child shard checks whether its parents have finished. */
@@ -48,6 +52,26 @@ export interface WorkerOptions {
   /** Where end-to-end lag (event time to indexed) is sampled; several workers may share one. */
   lag?: LatencySample;
 }
+
+/** Why a worker is degraded: shards holding batches that OpenSearch refuses for one cause. */
+export interface DegradedReason {
+  cause: RefusalCause;
+  index?: string;
+  reason: string;
+  advice: string;
+  shards: string[];
+  pausedForMs: number;
+}
+
+/** What /healthz reports for a worker (a type, not an interface, so it fits HealthReport). */
+export type WorkerHealth = {
+  healthy: boolean;
+  status: 'ok' | 'degraded' | 'unhealthy';
+  workerId: string;
+  leasesHeld: number;
+  lastShardSyncAgeMs: number | null;
+  degraded?: DegradedReason[];
+};
 
 /**
  * The scheduler of one consumer worker: takes shard leases (shared with any number of
@@ -86,7 +110,7 @@ export class Worker {
       leases: opts.leases,
       coordinator: this.coordinator,
       limit: new InFlightLimit(opts.maxInFlightBatches ?? 4),
-      delivery: new BatchDelivery(opts.bulk, opts.deadLetters, opts.streamName),
+      delivery: new BatchDelivery(opts.bulk, opts.deadLetters, opts.streamName, new RefusalBreaker(opts.breaker)),
       accounting: this.accounting,
       indexPrefix: opts.indexPrefix,
       vpcFlowFormats: opts.vpcFlowFormats,
@@ -120,15 +144,32 @@ export class Worker {
     return [...this.coordinator.held.keys()].sort();
   }
 
-  /** Healthy while shard sync and lease renewal keep working. */
-  health(): { healthy: boolean; workerId: string; leasesHeld: number; lastShardSyncAgeMs: number | null } {
+  /**
+   * Healthy while shard sync and lease renewal keep working; degraded (still healthy: a
+   * restart would not help) while shards hold batches OpenSearch refuses systemically,
+   * with each cause, what to do and which shards wait.
+   */
+  health(): WorkerHealth {
     const age = this.lastShardSyncAt ? Date.now() - this.lastShardSyncAt : null;
     const syncLimit = (this.opts.shardSyncIntervalMs ?? 60_000) * 3;
+    const healthy = this.started && !this.stopReading.signal.aborted && age !== null && age < syncLimit;
+    const degraded = new Map<string, DegradedReason>();
+    for (const pause of this.accounting.paused) {
+      const r = pause.refusals[0];
+      if (!r) continue;
+      const key = `${r.cause}\n${r.index ?? ''}\n${r.advice}`;
+      const entry = degraded.get(key) ?? { cause: r.cause, index: r.index, reason: r.reason, advice: r.advice, shards: [], pausedForMs: 0 };
+      entry.shards.push(pause.shardId);
+      entry.pausedForMs = Math.max(entry.pausedForMs, Date.now() - pause.since);
+      degraded.set(key, entry);
+    }
     return {
-      healthy: this.started && !this.stopReading.signal.aborted && age !== null && age < syncLimit,
+      healthy,
+      status: !healthy ? 'unhealthy' : degraded.size > 0 ? 'degraded' : 'ok',
       workerId: this.opts.workerId,
       leasesHeld: this.coordinator.held.size,
       lastShardSyncAgeMs: age,
+      ...(degraded.size > 0 ? { degraded: [...degraded.values()] } : {}),
     };
   }
 
