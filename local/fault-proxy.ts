@@ -1,6 +1,6 @@
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { decodeBody, parseBulk, readAll, type BulkItem } from './bulk-body.ts';
 
 /**
  * What the proxy does to traffic bound for OpenSearch.
@@ -11,11 +11,22 @@ import { gunzipSync, inflateSync } from 'node:zlib';
  *   with a fabricated 429 (as an overloaded node does) and forward only the rest; item `i`
  *   of a request is rejected when `floor((i+1)*fraction) > floor(i*fraction)`, so 0.5
  *   rejects items 1, 3, 5, ... Other requests pass through.
+ * - `refuse-bulk`: refuse every `_bulk` request without forwarding it, as OpenSearch does
+ *   for a reason outside the documents (e.g. an unmapped role: 403 security_exception):
+ *   `scope: 'items'` answers 200 with every item refused, `'request'` refuses the whole
+ *   request with `status`. Other requests pass through.
  */
 export type FaultMode =
   | { kind: 'pass' }
   | { kind: 'down' }
-  | { kind: 'reject-bulk-items'; status: 429; fraction: number };
+  | { kind: 'reject-bulk-items'; status: 429; fraction: number }
+  | { kind: 'refuse-bulk'; scope: 'items' | 'request'; status: number; type: string; reason: string };
+
+/** What fine-grained access control answers a role that is not mapped to any OpenSearch role. */
+export function unmappedRole(scope: 'items' | 'request', role = 'arn:aws:iam::123456789012:role/centralog-consumer'): FaultMode {
+  const action = scope === 'items' ? 'indices:data/write/bulk[s]' : 'indices:data/write/bulk';
+  return { kind: 'refuse-bulk', scope, status: 403, type: 'security_exception', reason: `no permissions for [${action}] and User [name=${role}, backend_roles=[${role}], requestedTenant=null]` };
+}
 
 export interface FaultProxyCounters {
   /** Every HTTP request received (not counting refused connections). */
@@ -51,14 +62,6 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 
 const BULK_PATH = /^\/(?:[^/]+\/)?_bulk\/?$/;
 
-interface BulkItem {
-  action: string;
-  index?: string;
-  id?: string;
-  /** The action line and, except for delete, its source line, as received. */
-  lines: string[];
-}
-
 function copyHeaders(headers: IncomingHttpHeaders, drop: string[] = []): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -68,73 +71,17 @@ function copyHeaders(headers: IncomingHttpHeaders, drop: string[] = []): Record<
   return out;
 }
 
-/**
- * Splits an NDJSON bulk body into items. Returns undefined when it cannot be read (bad JSON,
- * a missing source line): the body is then forwarded untouched and OpenSearch reports the error.
- */
-function parseBulk(body: string): BulkItem[] | undefined {
-  // A trailing newline (required by the API) leaves an empty last element; blank lines carry nothing.
-  const lines = body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.trim() !== '');
-  const items: BulkItem[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const actionLine = lines[i]!;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(actionLine);
-    } catch {
-      return undefined;
-    }
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const [action] = Object.keys(parsed);
-    if (!action) return undefined;
-    const meta = (parsed as Record<string, unknown>)[action];
-    const m = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : {};
-    const item: BulkItem = {
-      action,
-      index: typeof m._index === 'string' ? m._index : undefined,
-      id: typeof m._id === 'string' || typeof m._id === 'number' ? String(m._id) : undefined,
-      lines: [actionLine],
-    };
-    // delete is the only action without a source line.
-    if (action !== 'delete') {
-      const source = lines[++i];
-      if (source === undefined) return undefined;
-      item.lines.push(source);
-    }
-    items.push(item);
-  }
-  return items;
-}
+const OVERLOADED = { type: 'es_rejected_execution_exception', reason: 'injected by fault proxy' };
 
-/** The item result an overloaded node returns for a rejected write. */
-function rejectedItemResult(item: BulkItem, pathIndex: string | undefined, status: number): Record<string, unknown> {
+/** The item result OpenSearch returns for a refused write (by default, an overloaded node's). */
+function rejectedItemResult(item: BulkItem, pathIndex: string | undefined, status: number, error: { type: string; reason: string } = OVERLOADED): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   const index = item.index ?? pathIndex;
   if (index !== undefined) result._index = index;
   if (item.id !== undefined) result._id = item.id;
   result.status = status;
-  result.error = { type: 'es_rejected_execution_exception', reason: 'injected by fault proxy' };
+  result.error = error;
   return { [item.action]: result };
-}
-
-function decodeBody(body: Buffer, encoding: string | undefined): Buffer | undefined {
-  if (!encoding || encoding === 'identity') return body;
-  try {
-    if (encoding === 'gzip') return gunzipSync(body);
-    if (encoding === 'deflate') return inflateSync(body);
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
-
-function readAll(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
@@ -238,6 +185,13 @@ export async function startFaultProxy(targetUrl: string, options: { port?: numbe
     if (items) counters.bulkItems += items.length;
 
     const current = mode;
+    if (current.kind === 'refuse-bulk') {
+      const error = { type: current.type, reason: current.reason };
+      counters.rejectedItems += items?.length ?? 0;
+      if (current.scope === 'request' || !items) sendJson(res, current.status, { error: { root_cause: [error], ...error }, status: current.status });
+      else sendJson(res, 200, { took: 0, errors: true, items: items.map((item) => rejectedItemResult(item, pathIndex, current.status, error)) });
+      return;
+    }
     const rejected = current.kind === 'reject-bulk-items' && items ? items.map((_, i) => isRejectedItem(i, current.fraction)) : [];
     const rejectCount = rejected.filter(Boolean).length;
     if (current.kind !== 'reject-bulk-items' || !items || rejectCount === 0) {
