@@ -94,7 +94,7 @@ describe('centralog consume lifecycle: /healthz and graceful stop', () => {
       const h = await healthz(w);
       expect(h.status).toBe(200);
       expect(h.contentType).toMatch(/^application\/json/);
-      expect(h.body).toMatchObject({ healthy: true, workerId: w.id, leasesHeld: 2 });
+      expect(h.body).toMatchObject({ healthy: true, status: 'ok', workerId: w.id, leasesHeld: 2 });
       expect(h.body.lastShardSyncAgeMs).toBeTypeOf('number');
       ages.push(h.body.lastShardSyncAgeMs as number);
       await sleep(SYNC_INTERVAL_MS / 2);
@@ -112,7 +112,7 @@ describe('centralog consume lifecycle: /healthz and graceful stop', () => {
       const h = await healthz(w);
       expect(h.status).toBe(503);
       expect(h.contentType).toMatch(/^application\/json/);
-      expect(h.body).toMatchObject({ healthy: false, workerId: w.id });
+      expect(h.body).toMatchObject({ healthy: false, status: 'unhealthy', workerId: w.id });
       // Unhealthy because no shard sync succeeded for 3 intervals, not for any other reason.
       expect(h.body.lastShardSyncAgeMs as number).toBeGreaterThanOrEqual(3 * SYNC_INTERVAL_MS);
       // The process stays up for the orchestrator to decide; it does not crash.
@@ -195,7 +195,7 @@ describe('centralog consume lifecycle: /healthz and graceful stop', () => {
     a.process.kill('SIGTERM');
     // Stopping is not healthy, from the moment the signal arrives.
     await waitFor('a answering 503', async () => (await healthz(a)).status === 503, 2000);
-    expect((await healthz(a)).body).toMatchObject({ healthy: false, workerId: a.id });
+    expect((await healthz(a)).body).toMatchObject({ healthy: false, status: 'unhealthy', workerId: a.id });
     // Still finishing its batches: it keeps (and renews) its leases, and b takes none of them.
     await sleep(1500);
     expect((await ownersNow(table)).get(a.id)?.sort()).toEqual(aShards);
