@@ -1,4 +1,5 @@
-import { planFirehoseTransform, streamNameFromArn, type TransformOptions, type TransformStats } from './transform.ts';
+import { ResponseLimitError } from './response-size.ts';
+import { planFirehoseTransform, streamNameFromArn, type TransformOptions, type TransformPlan, type TransformStats } from './transform.ts';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult, ReingestRecord } from './types.ts';
 
 /** Puts records back into the source stream; throws when it cannot (Firehose then retries the batch). */
@@ -30,7 +31,9 @@ const METRICS: Array<[keyof TransformStats, string, 'Count' | 'Bytes']> = [
   ['processingFailed', 'RecordsProcessingFailed', 'Count'],
   ['reingested', 'RecordsReingested', 'Count'],
   ['split', 'RecordsSplit', 'Count'],
+  ['overflowFailed', 'RecordsOverflowFailed', 'Count'],
   ['logEvents', 'LogEventsArchived', 'Count'],
+  ['reingestedEvents', 'LogEventsReingested', 'Count'],
   ['responseBytes', 'ResponseBytes', 'Bytes'],
 ];
 
@@ -40,29 +43,39 @@ const METRICS: Array<[keyof TransformStats, string, 'Count' | 'Bytes']> = [
  */
 export function createFirehoseTransformHandler(deps: TransformHandlerDeps = {}) {
   return async function handler(event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> {
-    const plan = planFirehoseTransform(event, deps.options);
-    if (plan.reingest.length > 0) {
-      const streamName = streamNameFromArn(event.sourceKinesisStreamArn);
-      if (deps.reingest && streamName) {
-        await deps.reingest(streamName, plan.reingest);
-        deps.logger?.info('response limit reached: output put back into the source stream', {
-          streamName,
-          records: plan.reingest.length,
-          reingested: plan.stats.reingested,
-          split: plan.stats.split,
+    const streamName = streamNameFromArn(event.sourceKinesisStreamArn);
+    const reingest = streamName ? deps.reingest : undefined;
+    let plan: TransformPlan;
+    try {
+      plan = planFirehoseTransform(event, { ...deps.options, overflow: reingest ? 'reingest' : 'fail' });
+    } catch (err) {
+      if (err instanceof ResponseLimitError) {
+        // Nothing is put back: Firehose retries this very batch, so each retry would add copies.
+        deps.logger?.error('no valid response: minimal answers alone pass the response limit; failing the invocation (Firehose retries, then keeps the batch in processing-failed/)', {
+          records: err.records,
+          minimalBytes: err.minimalBytes,
+          maxBytes: err.maxBytes,
         });
-      } else {
-        const overflow = new Set(plan.reingest.map((r) => r.recordId));
-        for (const r of plan.response.records) {
-          if (overflow.has(r.recordId)) {
-            r.result = 'ProcessingFailed';
-            r.data = '';
-          }
-        }
-        deps.logger?.warn('response limit reached and no stream to put overflow back into: records marked ProcessingFailed', {
-          records: overflow.size,
-        });
+        deps.metrics?.addMetric('InvocationsUnanswerable', 'Count', 1);
       }
+      throw err;
+    }
+    if (plan.reingest.length > 0) {
+      await reingest!(streamName!, plan.reingest);
+      deps.logger?.info('response limit reached: output put back into the source stream, marked as re-ingested', {
+        streamName,
+        records: plan.reingest.length,
+        reingested: plan.stats.reingested,
+        split: plan.stats.split,
+        logEvents: plan.stats.reingestedEvents,
+        reservedBytes: plan.stats.reservedBytes,
+        responseBytes: plan.stats.responseBytes,
+      });
+    }
+    if (plan.stats.overflowFailed > 0) {
+      deps.logger?.warn('response limit reached and no stream to put overflow back into: records marked ProcessingFailed', {
+        records: plan.stats.overflowFailed,
+      });
     }
     for (const f of plan.failures) deps.logger?.warn('record could not be decoded', f);
     for (const [key, name, unit] of METRICS) deps.metrics?.addMetric(name, unit, plan.stats[key]);

@@ -1,11 +1,11 @@
-import { decodeCwlRecord, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent, type DecodeError } from '../cwl-codec.ts';
+import { decodeCwlRecord, type DecodeError } from '../cwl-codec.ts';
 import { deaggregate } from '../kpl.ts';
-import { chunkBySize } from '../chunk.ts';
-import { sniffSource, type VpcFlowFormats } from '../source.ts';
-import { utcParts } from '../utc.ts';
+import type { VpcFlowFormats } from '../source.ts';
+import { archiveOutput } from './archive.ts';
+import { reingestRecords, type DecodedPart } from './reingest.ts';
+import { entryBytes, minimalEntry, payloadBytes, ResponseLimitError, responseBytes, RESPONSE_FRAME_BYTES } from './response-size.ts';
 import type {
-  ArchiveLine,
-  ArchivePartitionKeys,
+  FirehoseResult,
   FirehoseTransformationEvent,
   FirehoseTransformationRecord,
   FirehoseTransformationResult,
@@ -13,16 +13,27 @@ import type {
   ReingestRecord,
 } from './types.ts';
 
+export { archiveLine } from './archive.ts';
+
+/** How much longer a minimal ProcessingFailed answer is than a minimal Dropped one. */
+const FAILED_OVER_DROPPED_BYTES = '"ProcessingFailed"'.length - '"Dropped"'.length;
+
+const sum = (sizes: number[]): number => sizes.reduce((a, b) => a + b, 0);
+
 /** Firehose fails an invocation whose response passes 6,000,000 bytes. */
 export const FIREHOSE_MAX_RESPONSE_BYTES = 6_000_000;
-/** Output (NDJSON) per split record: re-gzipped, each piece stays far under Kinesis's 1 MiB. */
-const SPLIT_TARGET_OUTPUT_BYTES = 1_000_000;
 
 export interface TransformOptions {
   /** Response budget; lowered in tests to exercise overflow with small batches. */
   maxResponseBytes?: number;
   /** Custom VPC flow formats by log group, for source detection. */
   vpcFlowFormats?: VpcFlowFormats;
+  /**
+   * What becomes of output the response has no room for: `reingest` (default) puts it back
+   * into the stream and answers Dropped; `fail` answers ProcessingFailed, for a caller with
+   * no stream to put it into (Firehose then keeps the record in processing-failed/).
+   */
+  overflow?: 'reingest' | 'fail';
 }
 
 export interface TransformStats {
@@ -30,12 +41,19 @@ export interface TransformStats {
   ok: number;
   /** Records that held only CONTROL_MESSAGEs. */
   controlDropped: number;
+  /** Undecodable records. */
   processingFailed: number;
-  /** Records whose output did not fit the response: put back into the stream as they were. */
+  /** Records whose output did not fit the response: put back into the stream, marked. */
   reingested: number;
   /** Records too big on their own: split into smaller CWL records, put back into the stream. */
   split: number;
+  /** Records whose output did not fit and had nowhere to go (overflow `fail`): answered ProcessingFailed. */
+  overflowFailed: number;
   logEvents: number;
+  /** Log events put back into the stream (reingested or split). */
+  reingestedEvents: number;
+  /** Bytes the minimal answer to every record takes, reserved before any payload. */
+  reservedBytes: number;
   responseBytes: number;
 }
 
@@ -47,91 +65,39 @@ export interface TransformPlan {
   failures: Array<{ recordId: string; reason: string }>;
 }
 
-export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?: VpcFlowFormats): ArchiveLine {
-  const line: ArchiveLine = {
-    source: `aws.${sniffSource(event.message, formats?.[envelope.logGroup])}`,
-    owner: envelope.owner,
-    logGroup: envelope.logGroup,
-    logStream: envelope.logStream,
-    id: event.id,
-    timestamp: event.timestamp,
-    message: event.message,
-  };
-  if (event.extractedFields) line.extractedFields = event.extractedFields;
-  if (envelope.policyLevel) line.policyLevel = envelope.policyLevel;
-  return line;
-}
-
-/** A record is one log stream's batch, so it lands in one partition: its first event's source and hour. */
-function partitionKeys(first: ArchiveLine): ArchivePartitionKeys {
-  const { year, month, day, hour } = utcParts(new Date(first.timestamp));
-  return { source: first.source, account: first.owner, year, month, day, hour };
-}
-
-type RecordOutcome =
-  | { kind: 'control' }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'data'; envelopes: CwlEnvelope[] };
+type RecordOutcome = { kind: 'control' } | { kind: 'failed'; reason: string } | { kind: 'data'; parts: DecodedPart[] };
 
 /** De-aggregates and decodes one Firehose record; an undecodable user record fails the whole record. */
-function decodeRecord(record: FirehoseTransformationRecord, data: Buffer): RecordOutcome {
+function decodeRecord(record: FirehoseTransformationRecord): RecordOutcome {
   const meta = record.kinesisRecordMetadata;
-  const parts = deaggregate(data, meta?.partitionKey ?? '', meta?.sequenceNumber ?? '');
-  if ('error' in parts) return { kind: 'failed', reason: parts.error.message };
-  const envelopes: CwlEnvelope[] = [];
-  for (const part of parts.records) {
-    const decoded = decodeCwlRecord(part.data);
+  const data = Buffer.from(record.data, 'base64');
+  const userRecords = deaggregate(data, meta?.partitionKey ?? '', meta?.sequenceNumber ?? '');
+  if ('error' in userRecords) return { kind: 'failed', reason: userRecords.error.message };
+  const parts: DecodedPart[] = [];
+  for (const user of userRecords.records) {
+    const decoded = decodeCwlRecord(user.data);
     if (decoded.kind === 'failed') return { kind: 'failed', reason: (decoded.error as DecodeError).message };
-    if (decoded.kind === 'data') envelopes.push(decoded.envelope);
+    // A reingested record is archived like any other: its first pass answered it Dropped.
+    if (decoded.kind === 'data') parts.push({ envelope: decoded.envelope, partitionKey: user.partitionKey });
   }
-  return envelopes.length === 0 ? { kind: 'control' } : { kind: 'data', envelopes };
-}
-
-/** The entry's size in the response JSON, without serialising its (base64, escape-free) payload again. */
-function entrySize(entry: FirehoseTransformationResultRecord): number {
-  return JSON.stringify({ ...entry, data: '' }).length + entry.data.length;
-}
-
-/**
- * The NDJSON of every event, the same as JSON.stringify(archiveLine(...)) per line, but
- * with each envelope's fields serialised once: the hot path of the transform.
- */
-function archiveOutput(envelopes: CwlEnvelope[], formats?: VpcFlowFormats): { ndjson: string; lines: number; partitionKeys: ArchivePartitionKeys } {
-  let out = '';
-  let lines = 0;
-  for (const env of envelopes) {
-    const format = formats?.[env.logGroup];
-    const shared = `,"owner":${JSON.stringify(env.owner)},"logGroup":${JSON.stringify(env.logGroup)},"logStream":${JSON.stringify(env.logStream)},"id":`;
-    const policy = env.policyLevel ? `,"policyLevel":${JSON.stringify(env.policyLevel)}` : '';
-    for (const e of env.logEvents) {
-      out += `{"source":"aws.${sniffSource(e.message, format)}"${shared}${JSON.stringify(e.id)},"timestamp":${e.timestamp},"message":${JSON.stringify(e.message)}`;
-      if (e.extractedFields) out += `,"extractedFields":${JSON.stringify(e.extractedFields)}`;
-      out += `${policy}}\n`;
-      lines++;
-    }
-  }
-  const first = envelopes[0]!;
-  return { ndjson: out, lines, partitionKeys: partitionKeys(archiveLine(first, first.logEvents[0]!, formats)) };
-}
-
-/** Splits an envelope's events into CWL records whose archive output stays near the split target. */
-function splitEnvelope(envelope: CwlEnvelope, formats?: VpcFlowFormats): Buffer[] {
-  const lineBytes = (event: CwlLogEvent) => Buffer.byteLength(JSON.stringify(archiveLine(envelope, event, formats))) + 1;
-  return [...chunkBySize(envelope.logEvents, lineBytes, SPLIT_TARGET_OUTPUT_BYTES)].map((logEvents) =>
-    encodeCwlRecord({ ...envelope, logEvents }),
-  );
+  return parts.length === 0 ? { kind: 'control' } : { kind: 'data', parts };
 }
 
 /**
  * Plans the answer to one Firehose invocation, without I/O: every recordId answered
  * exactly once and in order; DATA_MESSAGE -> Ok (one NDJSON line per log event, with
- * dynamic-partitioning keys), CONTROL_MESSAGE -> Dropped, undecodable ->
- * ProcessingFailed. Output that would push the response past the limit is not lost:
- * its record goes back to the stream (split first if it is too big on its own) and is
- * answered Dropped; the caller must put `reingest` before returning `response`.
+ * dynamic-partitioning keys), CONTROL_MESSAGE -> Dropped, undecodable -> ProcessingFailed.
+ *
+ * The response never passes the limit: the minimal answer to every record is reserved
+ * first, and what is left is spent on payloads in record order. A DATA record whose
+ * output does not fit keeps its minimal answer (Dropped) and goes back into the stream,
+ * marked, split first if its output could never fit alone; the caller must put
+ * `reingest` before returning `response`. Throws ResponseLimitError when even the
+ * minimal answers do not fit (there is then no valid response at all).
  */
 export function planFirehoseTransform(event: FirehoseTransformationEvent, options: TransformOptions = {}): TransformPlan {
   const max = options.maxResponseBytes ?? FIREHOSE_MAX_RESPONSE_BYTES;
+  const overflowResult: FirehoseResult = options.overflow === 'fail' ? 'ProcessingFailed' : 'Dropped';
   const stats: TransformStats = {
     records: event.records.length,
     ok: 0,
@@ -139,72 +105,85 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
     processingFailed: 0,
     reingested: 0,
     split: 0,
+    overflowFailed: 0,
     logEvents: 0,
+    reingestedEvents: 0,
+    reservedBytes: 0,
     responseBytes: 0,
   };
+
+  // Every answer is at least Dropped-sized: when even that does not fit, skip decoding.
+  const droppedSizes = event.records.map((r) => entryBytes(minimalEntry(r.recordId, 'Dropped')));
+  const floor = responseBytes(sum(droppedSizes), droppedSizes.length);
+  if (floor > max) throw new ResponseLimitError(event.records.length, floor, max);
+
+  // Reserve: decode everything, since a record's minimal answer depends on what it holds.
+  const outcomes = event.records.map(decodeRecord);
+  const minimal = outcomes.map((o, i) =>
+    minimalEntry(event.records[i]!.recordId, o.kind === 'control' ? 'Dropped' : o.kind === 'failed' ? 'ProcessingFailed' : overflowResult),
+  );
+  const minimalSizes = minimal.map((m, i) => droppedSizes[i]! + (m.result === 'Dropped' ? 0 : FAILED_OVER_DROPPED_BYTES));
+  const reserved = responseBytes(sum(minimalSizes), minimal.length);
+  stats.reservedBytes = reserved;
+  if (reserved > max) throw new ResponseLimitError(event.records.length, reserved, max);
+
+  // Spend: a payload replaces its record's minimal answer only if the difference fits.
+  let left = max - reserved;
   const reingest: ReingestRecord[] = [];
   const failures: TransformPlan['failures'] = [];
   const records: FirehoseTransformationResultRecord[] = [];
-  // `{"records":[` + `]}` and a comma between entries.
-  let used = '{"records":[]}'.length;
-  const fits = (entry: FirehoseTransformationResultRecord): boolean => {
-    const size = entrySize(entry) + (records.length > 0 ? 1 : 0);
-    if (used + size > max) return false;
-    used += size;
-    return true;
-  };
-  const answer = (entry: FirehoseTransformationResultRecord): void => {
-    if (!fits(entry)) {
-      // Only an Ok or ProcessingFailed payload can be large; drop the payload, keep the answer.
-      const small = { recordId: entry.recordId, result: entry.result, data: '' };
-      used += JSON.stringify(small).length + (records.length > 0 ? 1 : 0);
-      records.push(small);
-      return;
-    }
-    records.push(entry);
-  };
-
-  for (const record of event.records) {
-    const data = Buffer.from(record.data, 'base64');
-    const outcome = decodeRecord(record, data);
+  outcomes.forEach((outcome, i) => {
+    const record = event.records[i]!;
+    const least = minimal[i]!;
     if (outcome.kind === 'control') {
       stats.controlDropped++;
-      answer({ recordId: record.recordId, result: 'Dropped', data: '' });
-      continue;
+      records.push(least);
+      return;
     }
     if (outcome.kind === 'failed') {
       stats.processingFailed++;
       failures.push({ recordId: record.recordId, reason: outcome.reason });
-      answer({ recordId: record.recordId, result: 'ProcessingFailed', data: record.data });
-      continue;
+      // The original data is a courtesy (Firehose keeps the raw record in processing-failed/ anyway).
+      const extra = payloadBytes(record.data);
+      if (extra <= left) {
+        left -= extra;
+        records.push({ ...least, data: record.data });
+      } else {
+        records.push(least);
+      }
+      return;
     }
-    const output = archiveOutput(outcome.envelopes, options.vpcFlowFormats);
+    const output = archiveOutput(
+      outcome.parts.map((p) => p.envelope),
+      options.vpcFlowFormats,
+    );
     const ok: FirehoseTransformationResultRecord = {
       recordId: record.recordId,
       result: 'Ok',
       data: Buffer.from(output.ndjson, 'utf8').toString('base64'),
       metadata: { partitionKeys: output.partitionKeys },
     };
-    if (fits(ok)) {
+    const okSize = entryBytes(ok);
+    const extra = okSize - minimalSizes[i]!;
+    if (extra <= left) {
+      left -= extra;
       records.push(ok);
       stats.ok++;
       stats.logEvents += output.lines;
-      continue;
+      return;
     }
-    const partitionKey = record.kinesisRecordMetadata?.partitionKey || outcome.envelopes[0]!.logStream || record.recordId;
-    const tooBigAlone = entrySize(ok) + '{"records":[]}'.length > max || data.length > 1_000_000;
-    if (tooBigAlone) {
-      stats.split++;
-      for (const env of outcome.envelopes) {
-        for (const piece of splitEnvelope(env, options.vpcFlowFormats)) reingest.push({ partitionKey, data: piece, recordId: record.recordId });
-      }
-    } else {
-      stats.reingested++;
-      reingest.push({ partitionKey, data, recordId: record.recordId });
+    records.push(least);
+    if (options.overflow === 'fail') {
+      stats.overflowFailed++;
+      return;
     }
-    answer({ recordId: record.recordId, result: 'Dropped', data: '' });
-  }
-  stats.responseBytes = used;
+    const tooBigAlone = okSize + RESPONSE_FRAME_BYTES > max;
+    if (tooBigAlone) stats.split++;
+    else stats.reingested++;
+    stats.reingestedEvents += output.lines;
+    reingest.push(...reingestRecords(outcome.parts, record.recordId, tooBigAlone, options.vpcFlowFormats));
+  });
+  stats.responseBytes = max - left;
   return { response: { records }, reingest, stats, failures };
 }
 

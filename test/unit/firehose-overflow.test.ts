@@ -89,7 +89,7 @@ describe('Firehose transform response limit', () => {
     const input = envelopes.map((e, i) => ({ data: encodeCwlRecord(e), partitionKey: `pk-${i}` }));
     const plan = planFirehoseTransform(firehoseEvent(input));
 
-    const size = JSON.stringify(plan.response).length;
+    const size = Buffer.byteLength(JSON.stringify(plan.response));
     expect(size).toBeLessThanOrEqual(FIREHOSE_MAX_RESPONSE_BYTES);
     expect(plan.stats.responseBytes).toBe(size);
     expect(plan.response.records.map((r) => r.recordId)).toEqual(input.map((_, i) => `rec-${i}`));
@@ -97,11 +97,11 @@ describe('Firehose transform response limit', () => {
     expect(plan.stats.reingested).toBeGreaterThan(0);
     expect(plan.stats.ok + plan.stats.reingested).toBe(6);
 
-    // Each overflowing record goes back whole, with its own partition key, and is answered Dropped.
+    // Each overflowing record goes back whole and marked, with its own partition key, and is answered Dropped.
     for (const r of plan.reingest) {
       const i = Number(r.recordId.slice(4));
       expect(r.partitionKey).toBe(`pk-${i}`);
-      expect(r.data.equals(input[i]!.data)).toBe(true);
+      expect(decodeCwlRecord(r.data)).toEqual({ kind: 'data', envelope: envelopes[i], reingested: true });
       expect(plan.response.records[i]!.result).toBe('Dropped');
     }
     const all = envelopes.flatMap((e) => e.logEvents.map((ev) => ev.id)).sort();
