@@ -12,6 +12,7 @@ import {
   type FirehoseTransformationEvent,
   type ReingestRecord,
 } from '../../processors/index.ts';
+import { reingestRecords } from '../../processors/firehose/reingest.ts';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 /** A real CloudWatch Logs DATA_MESSAGE (otel-contrib sample). */
@@ -137,6 +138,21 @@ describe('the Firehose transform and re-ingested records', () => {
       ['rec-1', 'user-2'],
     ]);
     expect(plan.reingest.map((r) => decodeCwlRecord(r.data))).toEqual(envelopes.map((envelope) => ({ kind: 'data', envelope, reingested: true })));
+  });
+
+  it('splits a record that the mark would push past the 1 MiB Kinesis record limit (data and partition key) into marked records that fit', () => {
+    // Printable noise barely compresses: about 1.3 MB of it gzips to more than 1 MiB.
+    let seed = 1;
+    const noise = (n: number) => Array.from({ length: n }, () => String.fromCharCode(32 + ((seed = (seed * 48271) % 2147483647) % 95))).join('');
+    const envelope: CwlEnvelope = { ...trailEnvelope(0, 'noisy'), logEvents: Array.from({ length: 6 }, (_, i) => ({ id: `n-${i}`, timestamp: 1, message: noise(220_000) })) };
+    const key = 'k'.repeat(256);
+    expect(encodeCwlRecord(envelope, { reingested: true }).length + key.length).toBeGreaterThan(1_048_576);
+    const pieces = reingestRecords([{ envelope, partitionKey: key }], 'r-0', false);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const p of pieces) expect(p.data.length + Buffer.byteLength(p.partitionKey)).toBeLessThanOrEqual(1_048_576);
+    const decoded = pieces.map((p) => decodeCwlRecord(p.data));
+    expect(decoded.every((d) => d.kind === 'data' && d.reingested === true)).toBe(true);
+    expect(decoded.flatMap((d) => (d.kind === 'data' ? d.envelope.logEvents : []))).toEqual(envelope.logEvents);
   });
 
   it('archives a marked record it reads back exactly as it archives the original', () => {
