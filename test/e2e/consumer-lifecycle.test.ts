@@ -122,7 +122,8 @@ describe('centralog consume lifecycle: /healthz and graceful stop', () => {
       const upAt = Date.now();
       await waitFor(`200 with ${what} back`, async () => (await healthz(w)).status === 200, 15_000);
       console.log(`${what} unreachable: /healthz 503 after ${unhealthyAfterMs} ms; 200 again ${Date.now() - upAt} ms after it came back`);
-      expect((await healthz(w)).body.lastShardSyncAgeMs as number).toBeLessThan(3 * SYNC_INTERVAL_MS);
+      // A short outage (under failoverTime) costs no lease.
+      expect((await healthz(w)).body).toMatchObject({ healthy: true, status: 'ok', leasesHeld: 2 });
     }
   }, 90_000);
 
