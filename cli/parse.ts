@@ -1,14 +1,16 @@
-import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { optionFields } from '../consumers/index.ts';
 import {
-  CwlEnvelopeSchema,
+  decodeCwlJson,
+  decodeCwlRecord,
   DEFAULT_INDEX_PREFIX,
+  inflateCwlPayload,
+  type DecodeError,
   parseEventAs,
   parseVpcFlowFormat,
   isVpcFlowHeader,
   toDocuments,
-  type CwlEnvelope,
+  type DecodedRecord,
   type IndexableDocument,
 } from '../processors/index.ts';
 
@@ -81,6 +83,28 @@ export function splitJsonValues(text: string): Array<{ text: string; line: numbe
 }
 
 /**
+ * Subscription payloads through the pipeline's own decoder: one or more envelopes (or Lambda
+ * `{"awslogs":{"data":...}}` events) as JSON text, or compressed (gzip, zlib) or base64 as a
+ * Kinesis record carries them.
+ */
+function payloads(input: Buffer): Array<{ decoded: DecodedRecord; line: number }> {
+  const first = input.toString('latin1', 0, 64).trimStart()[0];
+  let text: string;
+  if (first === '{' || first === '[') text = input.toString('utf8');
+  else {
+    try {
+      text = inflateCwlPayload(input).toString('utf8');
+    } catch (err) {
+      return [{ decoded: { kind: 'failed', error: err as DecodeError }, line: 1 }];
+    }
+  }
+  return splitJsonValues(text).map(({ text: value, line }) => {
+    const awslogs = /^\{\s*"awslogs"\s*:/.test(value) ? (JSON.parse(value) as { awslogs?: { data?: unknown } }).awslogs?.data : undefined;
+    return { decoded: typeof awslogs === 'string' ? decodeCwlRecord(Buffer.from(awslogs)) : decodeCwlJson(value), line };
+  });
+}
+
+/**
  * `centralog parse`: raw log events (one per line) or whole CWL envelopes in, one ECS
  * document per event out, in input order, with `_index` and `_id`. Returns the number of
  * errors (each already written to stderr).
@@ -89,29 +113,26 @@ export function runParse(input: Buffer, options: ParseOptions, io: ParseIO): num
   let errors = 0;
   const vpcFormat = options.vpcFormat ? parseVpcFlowFormat(options.vpcFormat) : undefined;
   if (options.envelope) {
-    const text = (input[0] === 0x1f && input[1] === 0x8b ? gunzipSync(input) : input).toString('utf8');
-    for (const value of splitJsonValues(text)) {
-      let envelope: CwlEnvelope;
-      try {
-        const parsed = CwlEnvelopeSchema.safeParse(JSON.parse(value.text));
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw new Error(`not a CloudWatch Logs envelope: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-        }
-        envelope = parsed.data;
-      } catch (err) {
+    let all: ReturnType<typeof payloads>;
+    try {
+      all = payloads(input);
+    } catch (err) {
+      io.err(`envelope: ${(err as Error).message}`);
+      return errors + 1;
+    }
+    for (const { decoded, line } of all) {
+      if (decoded.kind === 'failed') {
         errors++;
-        io.err(`envelope at line ${value.line}: ${(err as Error).message}`);
+        io.err(`envelope at line ${line}: not a CloudWatch Logs payload: ${decoded.error.message}`);
         continue;
       }
-      if (envelope.messageType === 'CONTROL_MESSAGE') {
-        io.err(`envelope at line ${value.line}: CONTROL_MESSAGE (no documents)`);
+      if (decoded.kind === 'control') {
+        io.err(`envelope at line ${line}: CONTROL_MESSAGE (no documents)`);
         continue;
       }
+      const { envelope } = decoded;
       const vpcFlowFormats = vpcFormat ? { [envelope.logGroup]: vpcFormat } : undefined;
-      for (const doc of toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats })) {
-        io.out(printable(doc));
-      }
+      for (const doc of toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats })) io.out(printable(doc));
     }
     return errors;
   }

@@ -61,7 +61,8 @@ function isBase64Payload(buf: Buffer): boolean {
   return head === 'H4sI' || head.startsWith('eJ') || head.startsWith('eN') || head.startsWith('eA');
 }
 
-function inflate(data: Uint8Array): Buffer {
+/** The decompressed bytes of a payload (gzip or zlib, raw or base64); throws a DecodeError naming what is wrong. */
+export function inflateCwlPayload(data: Uint8Array): Buffer {
   let buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.length === 0) throw new DecodeError('empty', 'record has no data');
   if (isBase64Payload(buf)) buf = Buffer.from(buf.toString('latin1').trim(), 'base64');
@@ -111,8 +112,21 @@ function isWellFormedEnvelope(v: unknown): v is CwlEnvelope {
  * Never throws: bad input comes back as `{kind: 'failed'}` with a reason.
  */
 export function decodeCwlRecord(data: Uint8Array): DecodedRecord {
+  let json: string;
   try {
-    const json = inflate(data).toString('utf8');
+    json = inflateCwlPayload(data).toString('utf8');
+  } catch (err) {
+    return { kind: 'failed', error: err instanceof DecodeError ? err : new DecodeError('compression', String(err)) };
+  }
+  return decodeCwlJson(json);
+}
+
+/**
+ * The envelope checks of decodeCwlRecord for text already decompressed (a payload saved
+ * as JSON, as `centralog parse --envelope` reads it). Never throws.
+ */
+export function decodeCwlJson(json: string): DecodedRecord {
+  try {
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);

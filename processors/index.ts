@@ -3,6 +3,8 @@ export {
   CwlEnvelopeSchema,
   CwlLogEventSchema,
   DecodeError,
+  decodeCwlJson,
+  inflateCwlPayload,
   decodeCwlRecord,
   encodeCwlRecord,
   type CwlEnvelope,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -102,6 +102,31 @@ describe('centralog parse', () => {
       expect(run.docs[0]!.message).toBe('some text');
       expect(run.stderr).toContain('CONTROL_MESSAGE');
     }
+  });
+
+  it('decodes --envelope payloads as the pipeline does: zlib, base64 and Lambda awslogs events, and keeps a VPC header line as a document', async () => {
+    const envelope = {
+      messageType: 'DATA_MESSAGE',
+      owner: '123456789012',
+      logGroup: '/vpc/flows',
+      logStream: 'eni-1',
+      subscriptionFilters: ['central'],
+      logEvents: [
+        { id: '1', timestamp: 1_700_000_000_000, message: 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status' },
+        { id: '2', timestamp: 1_700_000_000_000, message: '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK' },
+      ],
+    };
+    const json = JSON.stringify(envelope);
+    const base64 = gzipSync(json).toString('base64');
+    for (const input of [deflateSync(json), base64, JSON.stringify({ awslogs: { data: base64 } })]) {
+      const run = await parse(['--envelope'], input);
+      expect(run.code, run.stderr).toBe(0);
+      // The consumer indexes the header line too (as a generic document): parse shows what it indexes.
+      expect(run.docs.map((d) => d.event.dataset)).toEqual(['aws.cloudwatch_logs', 'aws.vpcflow']);
+    }
+    const bad = await parse(['--envelope'], Buffer.from('not a payload at all'));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/line 1: not a CloudWatch Logs payload: .*not gzip or zlib/);
   });
 
   it('reports a truncated envelope with its line instead of crashing', async () => {
