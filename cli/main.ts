@@ -30,7 +30,7 @@ export function buildProgram(): Command {
   return program;
 }
 /** Errors whose message says it all: no stack trace for the user. */
-const KNOWN_ERRORS = new Set(['ConfigError', 'MissingPrerequisiteError', 'OpenSearchStartError', 'DemoFailedError', 'InterruptedError', 'ParseError']);
+const KNOWN_ERRORS = new Set(['ConfigError', 'SystemicRefusalError', 'MissingPrerequisiteError', 'OpenSearchStartError', 'DemoFailedError', 'InterruptedError', 'ParseError']);
 
 export async function main(argv: string[]): Promise<void> {
   try {

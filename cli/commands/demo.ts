@@ -34,6 +34,8 @@ export function demoCommand(): Command {
     )
     .action(async (raw: Record<string, unknown>) => {
       const options = resolveOptions(DemoOptionsSchema, { flags: raw });
+      // A bad endpoint variable stops the demo before anything starts.
+      resolveOptions(LocalStackEnvSchema, { env: process.env });
       // Loaded only here: the demo brings the emulators, which a production install does not have.
       const { runDemo } = await loadDemo();
       const { ok } = await runDemo(options, {

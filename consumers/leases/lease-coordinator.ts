@@ -38,6 +38,8 @@ export class LeaseCoordinator {
   private readonly stoppingTakes = new AbortController();
   private loops: Promise<void>[] = [];
   readonly failoverTimeMs: number;
+  /** When the lease table was last read (0: never): a worker that cannot read it cannot keep or take leases. */
+  lastScanAt = 0;
   private readonly renewIntervalMs: number;
   private readonly takeIntervalMs: number;
   private readonly maxLeases: number;
@@ -125,6 +127,7 @@ export class LeaseCoordinator {
   private async takeLeases(): Promise<void> {
     const leases = await this.table.list();
     const now = Date.now();
+    this.lastScanAt = now;
     this.observations.update(leases, now);
     // A held lease whose owner changed in the table was taken from us.
     for (const l of leases) {

@@ -70,6 +70,8 @@ export type WorkerHealth = {
   workerId: string;
   leasesHeld: number;
   lastShardSyncAgeMs: number | null;
+  /** Since the lease table was last read; unhealthy past twice failoverTime. */
+  leaseTableAgeMs: number | null;
   degraded?: DegradedReason[];
 };
 
@@ -150,9 +152,13 @@ export class Worker {
    * with each cause, what to do and which shards wait.
    */
   health(): WorkerHealth {
-    const age = this.lastShardSyncAt ? Date.now() - this.lastShardSyncAt : null;
+    const now = Date.now();
+    const age = this.lastShardSyncAt ? now - this.lastShardSyncAt : null;
     const syncLimit = (this.opts.shardSyncIntervalMs ?? 60_000) * 3;
-    const healthy = this.started && !this.stopReading.signal.aborted && age !== null && age < syncLimit;
+    // Leases are lost after failoverTime without the table; twice that without a scan is no transient blip.
+    const leaseTableAge = this.coordinator.lastScanAt ? now - this.coordinator.lastScanAt : null;
+    const leaseTableOk = leaseTableAge !== null && leaseTableAge < this.coordinator.failoverTimeMs * 2;
+    const healthy = this.started && !this.stopReading.signal.aborted && age !== null && age < syncLimit && leaseTableOk;
     const degraded = new Map<string, DegradedReason>();
     for (const pause of this.accounting.paused) {
       const r = pause.refusals[0];
@@ -169,6 +175,7 @@ export class Worker {
       workerId: this.opts.workerId,
       leasesHeld: this.coordinator.held.size,
       lastShardSyncAgeMs: age,
+      leaseTableAgeMs: leaseTableAge,
       ...(degraded.size > 0 ? { degraded: [...degraded.values()] } : {}),
     };
   }

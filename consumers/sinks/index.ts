@@ -3,3 +3,4 @@ export { DeadLetterSink, oversizedEvent, refusedDocument, undecodableRecord, typ
 export { PutRecordsFailedError, putRecordsWithRetry } from './kinesis-put.ts';
 export { kinesisReingest } from './kinesis-reingest.ts';
 export { BulkSink, BulkUnavailableError, bulkLines, type BulkDocument, type BulkOutcome, type BulkSinkOptions, type RejectedDocument } from './opensearch-bulk.ts';
+export { SystemicRefusalError } from './refusals.ts';
