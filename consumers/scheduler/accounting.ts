@@ -37,25 +37,21 @@ export class Accounting {
     readonly lag: LatencySample,
   ) {}
 
-  /** A batch was delivered and its checkpoint written. */
-  delivered(shardId: string, batch: PreparedBatch, outcome: DeliveryOutcome): void {
+  /**
+   * A batch reached its sinks. Counted now, before its checkpoint: what OpenSearch created
+   * is created even if the lease is lost before the checkpoint (the next owner then meets
+   * those documents as 409s), so documents created add up across the fleet.
+   */
+  delivered(batch: PreparedBatch, outcome: DeliveryOutcome): void {
     const c = this.counters;
     const m = this.metrics;
-    c.recordsIn += batch.records;
-    c.controlDropped += batch.controlDropped;
-    c.reingestedSkipped += batch.reingestedSkipped;
     c.eventsIn += batch.documents.length;
     c.created += outcome.created.length;
     c.duplicates += outcome.duplicates;
     c.deadLettered += outcome.deadLetters.length;
-    c.checkpoints++;
-    m.recordsIn.inc({ shard: shardId }, batch.records);
     m.eventsIn.inc(batch.documents.length);
     if (outcome.duplicates > 0) m.duplicates.inc(outcome.duplicates);
-    if (batch.controlDropped > 0) m.dropped.inc({ reason: 'control_message' }, batch.controlDropped);
-    if (batch.reingestedSkipped > 0) m.dropped.inc({ reason: 'reingested' }, batch.reingestedSkipped);
     for (const l of outcome.deadLetters) m.deadLettered.inc({ stage: l.stage });
-    m.checkpoints.inc();
     const now = Date.now();
     const bySource = new Map<SourceType, number>();
     for (const d of outcome.created) {
@@ -66,6 +62,20 @@ export class Accounting {
       c.indexedBySource[source] += n;
       m.indexed.inc({ source }, n);
     }
+  }
+
+  /** A delivered batch's checkpoint is written: its records are done with. */
+  checkpointed(shardId: string, batch: PreparedBatch): void {
+    const c = this.counters;
+    const m = this.metrics;
+    c.recordsIn += batch.records;
+    c.controlDropped += batch.controlDropped;
+    c.reingestedSkipped += batch.reingestedSkipped;
+    c.checkpoints++;
+    m.recordsIn.inc({ shard: shardId }, batch.records);
+    if (batch.controlDropped > 0) m.dropped.inc({ reason: 'control_message' }, batch.controlDropped);
+    if (batch.reingestedSkipped > 0) m.dropped.inc({ reason: 'reingested' }, batch.reingestedSkipped);
+    m.checkpoints.inc();
   }
 
   /** A batch could not be delivered yet and will be tried again. */

@@ -191,13 +191,16 @@ export class ShardProcessor {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          outcome ??= await this.ctx.delivery.deliver(this.shardId, prepared, this.delivering, created);
+          if (!outcome) {
+            outcome = await this.ctx.delivery.deliver(this.shardId, prepared, this.delivering, created);
+            this.ctx.accounting.delivered(prepared, outcome);
+          }
           this.delivering.throwIfAborted();
           const firstOfChild = this.held.lease.checkpoint === TRIM_HORIZON && this.held.lease.parentShardIds.length > 0;
           if (!(await this.ctx.coordinator.checkpoint(this.shardId, prepared.lastSequenceNumber))) return false;
           // A child has started: its finished parents' leases can go now, not at the next periodic sync.
           if (firstOfChild) this.ctx.requestShardSync();
-          this.ctx.accounting.delivered(this.shardId, prepared, outcome);
+          this.ctx.accounting.checkpointed(this.shardId, prepared);
           const pause = this.ctx.accounting.resumed(this.shardId);
           if (pause) this.log('info', 'OpenSearch accepts writes again; shard resumed', { cause: pause.refusals[0]?.cause, pausedForMs: Date.now() - pause.since });
           return true;

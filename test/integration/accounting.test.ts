@@ -72,7 +72,8 @@ describe('accounting: every record and every event ends in exactly one counted p
     const accounting = new Accounting(metrics, new LatencySample());
     const delivery = new BatchDelivery(new BulkSink(stack.opensearch), new DeadLetterSink(stack.s3, bucket), 'acct-stream');
     const outcome = await delivery.deliver('shardId-000000000007', batch, new AbortController().signal);
-    accounting.delivered('shardId-000000000007', batch, outcome);
+    accounting.delivered(batch, outcome);
+    accounting.checkpointed('shardId-000000000007', batch);
 
     // e1 is the one created: OpenSearch holds it under its id.
     expect((await stack.opensearch.exists({ index: first!.index, id: first!.id })).body).toBe(true);
@@ -106,8 +107,8 @@ describe('accounting: every record and every event ends in exactly one counted p
     const accounting = new Accounting(new ConsumerMetrics(), new LatencySample());
     const delivery = new BatchDelivery(new BulkSink(stack.opensearch), new DeadLetterSink(stack.s3, bucket), 'acct-stream');
     const signal = new AbortController().signal;
-    accounting.delivered('shardId-000000000008', batch, await delivery.deliver('shardId-000000000008', batch, signal));
-    accounting.delivered('shardId-000000000008', batch, await delivery.deliver('shardId-000000000008', batch, signal));
+    accounting.delivered(batch, await delivery.deliver('shardId-000000000008', batch, signal));
+    accounting.delivered(batch, await delivery.deliver('shardId-000000000008', batch, signal));
     // e1 and e2 exist from the first test: both are duplicates; e3 is refused each time.
     expect(accounting.counters.created).toBe(0);
     expect(accounting.counters.duplicates).toBe(4);
