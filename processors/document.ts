@@ -26,6 +26,72 @@ export interface DocumentOptions {
   indexPrefix?: string;
   /** Custom VPC flow formats by log group; lines of other groups are tried in the default format. */
   vpcFlowFormats?: VpcFlowFormats;
+  /**
+   * Bounds index days to a window around ingest (every entry point sets it from its options).
+   * Without it the index day is the event's own, as pure replays of pinned fixtures expect.
+   */
+  indexWindow?: IndexWindow;
+  /** Admits new index names; past its cap documents go to the ingest day's index. */
+  indexBudget?: IndexBudget;
+  /** Told of each document redirected to the ingest day's index, for metrics. */
+  onRedirect?: (reason: IndexRedirect, source: SourceType) => void;
+}
+
+export interface IndexWindow {
+  /** Events older than this many days before ingest go to the ingest day's index. Default 90 (the retention). */
+  maxAgeDays?: number;
+  /** The ingest time (ms) the window is around; default the clock. Fixed in tests. */
+  ingestTime?: number;
+}
+
+/** Why a document went to the ingest day's index instead of its event day's. */
+export type IndexRedirect = 'event_time_out_of_range' | 'index_cap_reached';
+
+export const DEFAULT_MAX_EVENT_AGE_DAYS = 90;
+const DAY_MS = 86_400_000;
+/** Clocks and buffering put some events slightly ahead of ingest; further ahead is not a real event day. */
+export const MAX_EVENT_AHEAD_MS = DAY_MS;
+
+/**
+ * Whether an event time may name its own daily index: at most `maxAgeDays` before ingest
+ * and at most one day after it (both limits included). Anything else is untrusted text,
+ * and one index per distinct date would let a log line create indices without bound.
+ */
+export function eventTimeInRange(eventTime: number, ingestTime: number, maxAgeDays = DEFAULT_MAX_EVENT_AGE_DAYS): boolean {
+  return eventTime >= ingestTime - maxAgeDays * DAY_MS && eventTime <= ingestTime + MAX_EVENT_AHEAD_MS;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Caps how many index names not written before a consumer creates per hour. Each in-window
+ * day and source is a legitimate index, but a burst of them (thousands of dated lines)
+ * still costs shards; past the cap documents go to the ingest day's index until the next hour.
+ * Names unused for two days are forgotten, so memory stays bounded by the window.
+ */
+export class IndexBudget {
+  private readonly known = new Map<string, number>();
+  private hour = Number.NaN;
+  private createdThisHour = 0;
+
+  constructor(readonly maxNewPerHour: number) {}
+
+  admit(index: string, now: number): boolean {
+    const hour = Math.floor(now / HOUR_MS);
+    if (hour !== this.hour) {
+      this.hour = hour;
+      this.createdThisHour = 0;
+      for (const [name, lastHour] of this.known) if (hour - lastHour > 48) this.known.delete(name);
+    }
+    if (this.known.has(index)) {
+      this.known.set(index, hour);
+      return true;
+    }
+    if (this.createdThisHour >= this.maxNewPerHour) return false;
+    this.createdThisHour++;
+    this.known.set(index, hour);
+    return true;
+  }
 }
 
 // One-shot hashing (Node 20.12+) costs a third of createHash().update().digest() per id.
@@ -52,6 +118,23 @@ export function indexName(prefix: string, source: SourceType, eventTime: Date): 
   return `${prefix}-aws.${source}-${year}.${month}.${day}`;
 }
 
+/** The event day's index when the window and the budget allow it, else the ingest day's, tagged why. */
+function boundedIndex(opts: DocumentOptions, prefix: string, source: SourceType, time: Date, body: EcsDocument): string {
+  if (!opts.indexWindow) return indexName(prefix, source, time);
+  const now = opts.indexWindow.ingestTime ?? Date.now();
+  let reason: IndexRedirect;
+  if (!eventTimeInRange(time.getTime(), now, opts.indexWindow.maxAgeDays)) reason = 'event_time_out_of_range';
+  else {
+    const index = indexName(prefix, source, time);
+    const ingestDay = indexName(prefix, source, new Date(now));
+    if (index === ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, now)) return index;
+    reason = 'index_cap_reached';
+  }
+  const tags = Array.isArray(body.tags) ? (body.tags as string[]) : (body.tags = []);
+  tags.push(reason);
+  opts.onRedirect?.(reason, source);
+  return indexName(prefix, source, new Date(now));
+}
 
 function parse(
   detected: ReturnType<typeof detectSource>,
@@ -137,7 +220,7 @@ export function toDocument(
     ...(event.extractedFields ? { extracted_fields: event.extractedFields } : {}),
   };
   const id = idParts ? hashId([source, ...idParts]) : documentId(envelope, event.id);
-  return { index: indexName(prefix, source, time), id, source, eventTimestamp: event.timestamp, body };
+  return { index: boundedIndex(opts, prefix, source, time, body), id, source, eventTimestamp: event.timestamp, body };
 }
 
 /**

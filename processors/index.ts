@@ -15,12 +15,16 @@ export {
 export { chunkBySize } from './chunk.ts';
 export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
 export { pad2, utcHourPath, utcParts, type UtcParts } from './utc.ts';
-export { jsonText, TransformOptionsSchema, VpcFlowFormatsSchema } from './options.ts';
+export { jsonText, TRANSFORM_PROCESSOR_BUFFER_MB, TransformOptionsSchema, VpcFlowFormatsSchema } from './options.ts';
 export { SOURCE_TYPES, detectSource, sniffSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
 export {
   DEFAULT_INDEX_PREFIX,
+  DEFAULT_MAX_EVENT_AGE_DAYS,
   documentId,
   ECS_VERSION,
+  eventTimeInRange,
+  IndexBudget,
+  MAX_EVENT_AHEAD_MS,
   guardDutyDocumentId,
   indexName,
   parseEventAs,
@@ -28,6 +32,8 @@ export {
   toDocuments,
   type DocumentOptions,
   type IndexableDocument,
+  type IndexRedirect,
+  type IndexWindow,
 } from './document.ts';
 export { parseCloudTrailRecord } from './parsers/cloudtrail.ts';
 export { parseGuardDutyFinding } from './parsers/guardduty.ts';
