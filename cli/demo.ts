@@ -16,6 +16,7 @@ import {
 } from '../consumers/index.ts';
 import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
+import { TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/index.ts';
 import type { DemoOptions } from './demo-options.ts';
 import { archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
 
@@ -110,6 +111,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       bucket: archiveBucket,
       deliveryStreamName: `centralog-archive-${runId}`,
       region: endpoints.region,
+      // The processor buffer the deployed Firehose gets, so the demo shows production's re-ingest rate.
+      bufferBytes: TRANSFORM_PROCESSOR_BUFFER_MB * 1_000_000,
       log,
     });
     await Promise.all(workers.map((w) => w.start()));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseVpcFlowFormat } from '../processors/parsers/vpcflow.ts';
+import { TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/options.ts';
 
 const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region name such as eu-west-1');
@@ -68,7 +69,7 @@ export const DeployConfigSchema = z
     deadLetters: lifecycle(30, 365).meta({ description: 'S3 dead-letter lifecycle (default Glacier after 30 days, expiry after 1 year)' }),
     firehose: z
       .object({
-        processorBufferMiB: z.number().min(0.2).max(1).default(1).meta({ description: 'transform Lambda input per invocation (0.2-1 MiB keeps the response under 6 MB)' }),
+        processorBufferMiB: z.number().min(0.2).max(1).default(TRANSFORM_PROCESSOR_BUFFER_MB).meta({ description: 'transform Lambda input per invocation; CloudWatch Logs data expands about 11x into the response, so 0.25 keeps it near 3 MB of the 6 MB limit' }),
         processorIntervalSeconds: z.number().int().min(60).max(900).default(60).meta({ description: 'transform buffer interval' }),
         bufferMiB: z.number().int().min(64).max(128).default(128).meta({ description: 'S3 buffer size (dynamic partitioning needs at least 64)' }),
         bufferSeconds: z.number().int().min(60).max(900).default(300).meta({ description: 'S3 buffer interval (at least 60)' }),

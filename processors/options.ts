@@ -37,3 +37,11 @@ export const TransformOptionsSchema = z.object({
     .optional()
     .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
 });
+
+/**
+ * The Firehose processor buffer (MB of input per transform invocation) that centralog's
+ * infrastructure and local Firehose use. CloudWatch Logs records are gzip at about 10:1, and
+ * the response carries the NDJSON in base64, so 1 MB of input answers with about 11 MB:
+ * 0.25 MB keeps the response near 3 MB, under the 6 MB limit, and re-ingest rare.
+ */
+export const TRANSFORM_PROCESSOR_BUFFER_MB = 0.25;

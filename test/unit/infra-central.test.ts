@@ -107,7 +107,7 @@ describe('central stack: Firehose archive', () => {
     const [processor] = s3.ProcessingConfiguration.Processors;
     const params = Object.fromEntries(processor.Parameters.map((p: { ParameterName: string; ParameterValue: unknown }) => [p.ParameterName, p.ParameterValue]));
     expect(processor.Type).toBe('Lambda');
-    expect(Number(params.BufferSizeInMBs)).toBeLessThanOrEqual(1);
+    expect(Number(params.BufferSizeInMBs)).toBe(0.25);
     expect(Number(params.BufferSizeInMBs)).toBeGreaterThanOrEqual(0.2);
     expect(JSON.stringify(params.LambdaArn)).toContain('ArchiveTransform');
   });

@@ -1,12 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { destinationAccessPolicy, MAX_DESTINATION_POLICY_BYTES } from '../../infra/central/destination.ts';
 import {
   CENTRAL_LOGGING_STACK_NAME,
   DeployConfigError,
+  DeployConfigSchema,
   loadDeployConfig,
   MEMBER_ACCOUNT_STACK_NAME,
   ORG_ONBOARDING_STACK_NAME,
@@ -32,7 +35,7 @@ function configError(input: unknown): string {
 describe('deployment config', () => {
   it('the shipped file is valid and fills every default', () => {
     const c = loadDeployConfig(SHIPPED_CONFIG);
-    expect(c).toMatchObject({ namePrefix: 'centralog', stream: { retentionHours: 168 }, firehose: { bufferMiB: 128, processorBufferMiB: 1 } });
+    expect(c).toMatchObject({ namePrefix: 'centralog', stream: { retentionHours: 168 }, firehose: { bufferMiB: 128, processorBufferMiB: 0.25 } });
     expect(c.network.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
   });
 
@@ -63,6 +66,23 @@ describe('deployment config', () => {
 
   it('refuses StackSets without organisation mode (new accounts would not be allowed to subscribe)', () => {
     expect(configError(configInput({ access: { mode: 'accounts', accountIds: ['222222222222'] } }))).toMatch(/^ {2}stackSets: .*organization/m);
+  });
+
+  it('README "Deploying to AWS" documents every setting', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Deploying to AWS'), readme.indexOf('\n## ', readme.indexOf('## Deploying to AWS') + 5));
+    const keys: string[] = [];
+    const walk = (schema: { properties?: Record<string, any> }, prefix: string) => {
+      for (const [k, v] of Object.entries(schema.properties ?? {})) {
+        keys.push(prefix + k);
+        if (v.type === 'object') walk(v, `${prefix}${k}.`);
+      }
+    };
+    walk(z.toJSONSchema(DeployConfigSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, any> }, '');
+    expect(keys.length).toBeGreaterThan(50);
+    // A key is either a row of its own or a field of its parent's JSON example.
+    const missing = keys.filter((k) => !section.includes(`\`${k}\``) && !section.includes(`"${k.split('.').pop()}"`));
+    expect(missing).toEqual([]);
   });
 
   it('measures the destination policy in bytes against the 5,120 limit', () => {
