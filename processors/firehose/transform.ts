@@ -112,6 +112,7 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
     responseBytes: 0,
   };
 
+  // Fallback: any record can be answered minimally and a DATA record's events go back to the stream, so only minimal answers over the limit leave no valid response (the invocation then fails whole).
   // Every answer is at least Dropped-sized: when even that does not fit, skip decoding.
   const droppedSizes = event.records.map((r) => entryBytes(minimalEntry(r.recordId, 'Dropped')));
   const floor = responseBytes(sum(droppedSizes), droppedSizes.length);

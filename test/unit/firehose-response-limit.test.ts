@@ -219,7 +219,10 @@ describe('Firehose transform response limit (cases)', () => {
     await expect(handler(event)).rejects.toThrow(ResponseLimitError);
     expect(putBack).toBe(0);
     expect(errors).toEqual([{ records: 45_000, minimalBytes: expect.any(Number), maxBytes: FIREHOSE_MAX_RESPONSE_BYTES }]);
-    expect(errors[0]!.minimalBytes as number).toBeGreaterThan(FIREHOSE_MAX_RESPONSE_BYTES);
+    // Counted before decoding anything, from the least any answer takes (Dropped, no data).
+    const floor = Buffer.byteLength(JSON.stringify({ records: event.records.map((r) => ({ recordId: r.recordId, result: 'Dropped', data: '' })) }));
+    expect(floor).toBeGreaterThan(FIREHOSE_MAX_RESPONSE_BYTES);
+    expect(errors[0]!.minimalBytes).toBe(floor);
     expect(metrics).toEqual({ InvocationsUnanswerable: 1 });
   });
 });

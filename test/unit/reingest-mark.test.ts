@@ -116,6 +116,9 @@ describe('re-ingest mark in the CWL record', () => {
     };
     const decoded = decodeCwlRecord(encodeCwlRecord(forged));
     expect(decoded).toEqual({ kind: 'data', envelope: forged });
+    // Only the envelope's top level counts, not the same key deeper down.
+    const nested = { ...real, logEvents: [{ ...real.logEvents[0]!, centralogReingested: true }] };
+    expect('reingested' in decodeCwlRecord(gzipSync(JSON.stringify(nested)))).toBe(false);
   });
 
   it('counts only the value true', () => {
