@@ -113,61 +113,96 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   }, signal);
 
   const objects = await listArchiveObjects(deps.s3, deps.archiveBucket, filter, signal);
+  const rows = new Map<string, ReconcileRow>();
   const buckets = new Map<string, Bucket>();
+  // An hour's events are in its own partition and the one before (a batch that began
+  // earlier): once partition h is read, hours up to h are complete and leave memory, so a
+  // long range needs about two hours of event ids at a time.
+  const settle = async (upTo: number) => {
+    const ready = [...buckets].filter(([, b]) => b.hour <= upTo);
+    if (ready.length === 0) return;
+    const ids = [...new Set(ready.flatMap(([, b]) => [...b.events.values()]))];
+    const found = await existingIds(deps.opensearch, options.indexPrefix, ids, signal);
+    for (const [key, b] of ready) {
+      buckets.delete(key);
+      const row = countBucket(b, found, letters);
+      const earlier = rows.get(key);
+      rows.set(key, earlier ? mergeRows(earlier, row) : row);
+    }
+  };
+  const byHour = new Map<number, typeof objects>();
+  for (const o of objects) byHour.set(o.hour, [...(byHour.get(o.hour) ?? []), o]);
   read = 0;
-  await forEachLimit(objects, 4, async (object) => {
-    for (const envelope of toEnvelopes(await readArchiveLines(deps.s3, deps.archiveBucket, object.key, signal))) {
-      const { owner, logGroup, logStream } = envelope;
-      const wanted = envelope.logEvents.map((e) => select(owner, logGroup, e.timestamp) && (!options.buckets || options.buckets.has(bucketKey(owner, logGroup, e.timestamp))));
-      if (!wanted.includes(true)) continue;
-      // The pipeline's own document ids (GuardDuty's come from the finding, not the event).
-      const docs = toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats: options.vpcFlowFormats });
-      envelope.logEvents.forEach((event, i) => {
-        if (!wanted[i]) return;
-        const key = bucketKey(owner, logGroup, event.timestamp);
-        let bucket = buckets.get(key);
-        if (!bucket) buckets.set(key, (bucket = { account: owner, logGroup, hour: hourStart(event.timestamp), events: new Map() }));
-        bucket.events.set(`${owner}|${logGroup}|${logStream}|${event.id}`, docs[i]!.id);
-      });
-    }
-    step('archive objects', ++read, objects.length);
-  }, signal);
-
-  const ids = [...new Set([...buckets.values()].flatMap((b) => [...b.events.values()]))];
-  let checked = 0;
-  const found = await existingIds(deps.opensearch, options.indexPrefix, ids, signal, (n) => step('ids checked in OpenSearch', (checked += n), ids.length));
-
-  const rows: ReconcileRow[] = [];
-  const totals = { archived: 0, indexed: 0, deadLettered: 0, missing: 0 };
-  for (const b of [...buckets.values()].sort((x, y) => x.account.localeCompare(y.account) || x.logGroup.localeCompare(y.logGroup) || x.hour - y.hour)) {
-    const row: ReconcileRow = { account: b.account, logGroup: b.logGroup, hour: new Date(b.hour).toISOString(), archived: b.events.size, indexed: 0, deadLettered: 0, missing: 0, missingEventIds: [], deadLetterReasons: [] };
-    const reasons = new Map<string, number>();
-    for (const [eventKey, id] of b.events) {
-      if (found.has(id)) row.indexed++;
-      else if (letters.has(eventKey)) {
-        row.deadLettered++;
-        const reason = reasonKind(letters.get(eventKey)!);
-        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      } else {
-        row.missing++;
-        if (row.missingEventIds.length < 5) row.missingEventIds.push(eventKey.slice(eventKey.lastIndexOf('|') + 1));
+  for (const [hour, hourObjects] of [...byHour].sort((a, b) => a[0] - b[0])) {
+    await forEachLimit(hourObjects, 4, async (object) => {
+      for (const envelope of toEnvelopes(await readArchiveLines(deps.s3, deps.archiveBucket, object.key, signal))) {
+        const { owner, logGroup, logStream } = envelope;
+        const wanted = envelope.logEvents.map((e) => select(owner, logGroup, e.timestamp) && (!options.buckets || options.buckets.has(bucketKey(owner, logGroup, e.timestamp))));
+        if (!wanted.includes(true)) continue;
+        // The pipeline's own document ids (GuardDuty's come from the finding, not the event).
+        const docs = toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats: options.vpcFlowFormats });
+        envelope.logEvents.forEach((event, i) => {
+          if (!wanted[i]) return;
+          const key = bucketKey(owner, logGroup, event.timestamp);
+          let bucket = buckets.get(key);
+          if (!bucket) buckets.set(key, (bucket = { account: owner, logGroup, hour: hourStart(event.timestamp), events: new Map() }));
+          bucket.events.set(`${owner}|${logGroup}|${logStream}|${event.id}`, docs[i]!.id);
+        });
       }
-    }
-    row.deadLetterReasons = [...reasons].sort((x, y) => y[1] - x[1]).map(([r, n]) => `${n} x ${r}`);
+      step('archive objects', ++read, objects.length);
+    }, signal);
+    await settle(hour);
+  }
+  await settle(Number.POSITIVE_INFINITY);
+
+  const sorted = [...rows.values()].sort((x, y) => x.account.localeCompare(y.account) || x.logGroup.localeCompare(y.logGroup) || x.hour.localeCompare(y.hour));
+  const totals = { archived: 0, indexed: 0, deadLettered: 0, missing: 0 };
+  for (const row of sorted) {
     totals.archived += row.archived;
     totals.indexed += row.indexed;
     totals.deadLettered += row.deadLettered;
     totals.missing += row.missing;
-    rows.push(row);
   }
   return {
     from: filter.from.toISOString(),
     to: filter.to.toISOString(),
-    rows,
+    rows: sorted,
     totals,
     archiveObjects: objects.length,
     undecodableDeadLetters: undecodable,
     seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** One bucket's events: indexed (its document exists), else dead-lettered, else missing. */
+function countBucket(b: Bucket, found: Set<string>, letters: Map<string, string>): ReconcileRow {
+  const row: ReconcileRow = { account: b.account, logGroup: b.logGroup, hour: new Date(b.hour).toISOString(), archived: b.events.size, indexed: 0, deadLettered: 0, missing: 0, missingEventIds: [], deadLetterReasons: [] };
+  const reasons = new Map<string, number>();
+  for (const [eventKey, id] of b.events) {
+    if (found.has(id)) row.indexed++;
+    else if (letters.has(eventKey)) {
+      row.deadLettered++;
+      const reason = reasonKind(letters.get(eventKey)!);
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    } else {
+      row.missing++;
+      if (row.missingEventIds.length < 5) row.missingEventIds.push(eventKey.slice(eventKey.lastIndexOf('|') + 1));
+    }
+  }
+  row.deadLetterReasons = [...reasons].sort((x, y) => y[1] - x[1]).map(([r, n]) => `${n} x ${r}`);
+  return row;
+}
+
+/** A bucket settled in two parts (an event far older than its batch's first): one row. */
+function mergeRows(a: ReconcileRow, b: ReconcileRow): ReconcileRow {
+  return {
+    ...a,
+    archived: a.archived + b.archived,
+    indexed: a.indexed + b.indexed,
+    deadLettered: a.deadLettered + b.deadLettered,
+    missing: a.missing + b.missing,
+    missingEventIds: [...a.missingEventIds, ...b.missingEventIds].slice(0, 5),
+    deadLetterReasons: [...a.deadLetterReasons, ...b.deadLetterReasons],
   };
 }
 

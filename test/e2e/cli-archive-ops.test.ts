@@ -98,12 +98,16 @@ describe('centralog replay, reconcile and redrive', () => {
     expect(counted.totals).toMatchObject({ deadLettered: refused, missing: 0 });
     expect(counted.totals.indexed + refused).toBe(flowDocs);
 
+    const beforeRedrive = new Date().toISOString();
     const again = await runCli(['redrive', '--json'], p.env);
     expect(again.code).toBe(1);
     expect(again.json()).toMatchObject({ letters: refused, redriven: 0, stillFailing: refused });
     expect(Object.keys(again.json().reasons)[0]).toMatch(/^index 400: mapper_parsing_exception: failed to parse field \[network\.transport\] of type \[long\]$/);
     expect(await keys('redriven/')).toHaveLength(0);
-    expect(await readDeadLetters(p.stack.s3, p.deadLetterBucket)).toHaveLength(refused);
+    // Still there, each with the reason of this attempt.
+    const kept = await readDeadLetters(p.stack.s3, p.deadLetterBucket);
+    expect(kept).toHaveLength(refused);
+    expect(kept.every((l) => l.at >= beforeRedrive && /mapper_parsing_exception/.test(l.reason))).toBe(true);
 
     // The fix: the index comes back from the template.
     for (const index of flowIndices) await p.stack.opensearch.indices.delete({ index });
