@@ -7,10 +7,13 @@ import type { PipelineLogs } from './log-groups.ts';
 export class CentralNetwork extends Construct {
   readonly vpc: ec2.IVpc;
   readonly privateSubnets: ec2.SubnetSelection;
+  private readonly azs: string[];
+  private readonly imported?: ec2.ISubnet[];
 
   constructor(scope: Construct, id: string, props: { config: DeployConfig; logs: PipelineLogs }) {
     super(scope, id);
     const { network } = props.config;
+    this.azs = network.availabilityZones;
     if (network.vpcId) {
       // Given ids, no lookup: the synth stays offline.
       this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
@@ -18,7 +21,8 @@ export class CentralNetwork extends Construct {
         availabilityZones: network.availabilityZones,
         privateSubnetIds: network.privateSubnetIds,
       });
-      this.privateSubnets = { subnets: (network.privateSubnetIds ?? []).map((s, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, s)) };
+      this.imported = (network.privateSubnetIds ?? []).map((subnetId, i) => ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, { subnetId, availabilityZone: this.azs[i] }));
+      this.privateSubnets = { subnets: this.imported };
       return;
     }
     const vpc = new ec2.Vpc(this, 'Vpc', {
@@ -37,5 +41,11 @@ export class CentralNetwork extends Construct {
     });
     this.vpc = vpc;
     this.privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  }
+
+  /** One private subnet in each of the first `count` zones: zone awareness takes exactly one per zone. */
+  subnetsInZones(count: number): ec2.SubnetSelection {
+    if (this.imported) return { subnets: this.imported.slice(0, count) };
+    return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: this.azs.slice(0, count) };
   }
 }

@@ -101,7 +101,7 @@ export class SearchDomain extends Construct {
       ...(inVpc
         ? {
             vpc: props.network.vpc,
-            vpcSubnets: [props.network.privateSubnets],
+            vpcSubnets: [props.network.subnetsInZones(os.availabilityZoneCount)],
             securityGroups: [this.securityGroup!],
           }
         : {}),

@@ -77,6 +77,15 @@ describe('central stack: OpenSearch', () => {
     expect(allowedActions(central, 'OpenSearchBootstrapRoleDefaultPolicy')).toEqual(['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut', 'logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
+  it('in an existing VPC with three zones, places a two-zone domain in exactly one given subnet per zone', () => {
+    const subnets = ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2', 'subnet-0ccccccccccccccc3'];
+    const network = { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: subnets, availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] };
+    const { central: existing } = synth(configInput({ network }));
+    existing.resourceCountIs('AWS::EC2::VPC', 0);
+    expect(resource(existing, 'AWS::OpenSearchService::Domain', 'SearchDomain').Properties.VPCOptions.SubnetIds).toEqual(subnets.slice(0, 2));
+    expect(resource(existing, 'AWS::ECS::Service', 'ConsumerService').Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets).toEqual(subnets);
+  });
+
   it('public placement drops the VPC and the service-linked role', () => {
     const { central: pub } = synth(configInput({ opensearch: { placement: 'public', dedicatedMasters: { instanceType: 'm7g.large.search', count: 3 } } }));
     const d = resource(pub, 'AWS::OpenSearchService::Domain', 'SearchDomain');
