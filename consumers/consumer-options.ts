@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_INDEX_PREFIX, VpcFlowFormatsSchema } from '../processors/index.ts';
+import { DEFAULT_INDEX_PREFIX, DEFAULT_MAX_EVENT_AGE_DAYS, VpcFlowFormatsSchema } from '../processors/index.ts';
 import { EndpointOptionsSchema } from './config/endpoints.ts';
 import { bool, httpUrl, indexPrefix, int, json, positive } from './config/options.ts';
 
@@ -61,6 +61,12 @@ export const ConsumerOptionsSchema = z.object({
   statusHost: z.string().min(1).default('127.0.0.1').meta({ description: 'address for /metrics and /healthz (0.0.0.0 in a container)', arg: 'host' }),
   statusPort: int(0, 65_535).default(9464).meta({ description: 'port for /metrics and /healthz (0 = any free port)', arg: 'port' }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').meta({ description: 'debug | info | warn | error', arg: 'level' }),
+  maxEventAgeDays: int(1, 36_500)
+    .default(DEFAULT_MAX_EVENT_AGE_DAYS)
+    .meta({ description: 'events older than this (or more than a day ahead) go to the ingest day\'s index, tagged event_time_out_of_range (the retention)', arg: 'days' }),
+  maxNewIndicesPerHour: int(1, 100_000)
+    .default(100)
+    .meta({ description: 'index names not written before that one consumer may create per hour; past it documents go to the ingest day\'s index, tagged index_cap_reached', arg: 'n' }),
   vpcFlowFormats: json(VpcFlowFormatsSchema)
     .optional()
     .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),

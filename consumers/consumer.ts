@@ -5,6 +5,7 @@ import { createDynamoDbClient, createKinesisClient, createS3Client } from './aws
 import { awsEndpoints } from './config/endpoints.ts';
 import type { ConsumerOptions } from './consumer-options.ts';
 import { LeaseTable } from './leases/lease-table.ts';
+import { IndexBudget } from '../processors/index.ts';
 import { ConsumerMetrics, type LatencySample } from './metrics.ts';
 import { createOpenSearchClient } from './opensearch-client.ts';
 import type { LogFunction } from './scheduler/shard-processor.ts';
@@ -54,6 +55,11 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
     deadLetters: new DeadLetterSink(createS3Client(endpoints), options.deadLetterBucket, options.deadLetterPrefix),
     indexPrefix: options.indexPrefix,
     vpcFlowFormats: options.vpcFlowFormats,
+    documents: {
+      indexWindow: { maxAgeDays: options.maxEventAgeDays },
+      indexBudget: new IndexBudget(options.maxNewIndicesPerHour),
+      onRedirect: (reason, source) => metrics.documentsRedirected.inc({ reason, source }),
+    },
     reader: { limit: options.maxRecordsPerRead, idleBackoffMs: options.idleBackoffMs },
     lease: { failoverTimeMs: options.failoverTimeMs, maxLeasesForWorker: options.maxLeasesForWorker },
     maxInFlightBatches: options.maxInFlightBatches,

@@ -110,6 +110,12 @@ export class ConsumerMetrics {
     registers: [this.registry],
   });
   readonly inFlightBytes = new Gauge({ name: 'centralog_consumer_in_flight_bytes', help: 'Bytes of Kinesis record data held in memory', registers: [this.registry] });
+  readonly documentsRedirected = new Counter({
+    name: 'centralog_consumer_documents_redirected_total',
+    help: "Documents indexed under the ingest day's index instead of their event day's, by reason (event_time_out_of_range, index_cap_reached) and source",
+    labelNames: ['reason', 'source'],
+    registers: [this.registry],
+  });
   readonly deliveryRetries = new Counter({ name: 'centralog_consumer_delivery_retries_total', help: 'Batches retried because OpenSearch or S3 could not take them', registers: [this.registry] });
   readonly systemicRefusals = new Counter({
     name: 'centralog_consumer_systemic_refusals_total',

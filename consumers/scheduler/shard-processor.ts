@@ -1,6 +1,6 @@
 import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IndexableDocument, VpcFlowFormats } from '../../processors/index.ts';
+import type { DocumentOptions, IndexableDocument, VpcFlowFormats } from '../../processors/index.ts';
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import type { HeldLease, LeaseCoordinator } from '../leases/lease-coordinator.ts';
 import { SHARD_END, TRIM_HORIZON, type Lease, type LeaseTable } from '../leases/lease-table.ts';
@@ -28,6 +28,7 @@ export interface ShardProcessorContext {
   accounting: Accounting;
   indexPrefix: string;
   vpcFlowFormats?: VpcFlowFormats;
+  documents?: DocumentOptions;
   reader?: ShardReaderOptions;
   batchBytes: number;
   maxEventBytes: number;
@@ -157,6 +158,7 @@ export class ShardProcessor {
       metrics.arrivalLag.set({ shard: this.shardId }, newest ? Math.max(0, (Date.now() - newest.getTime()) / 1000) : 0);
       for (let from = 0; from < records.length; ) {
         const prepared = prepareBatch(records, {
+          ...this.ctx.documents,
           streamName: this.ctx.streamName,
           shardId: this.shardId,
           indexPrefix: this.ctx.indexPrefix,

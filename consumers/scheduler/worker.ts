@@ -1,5 +1,5 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { VpcFlowFormats } from '../../processors/index.ts';
+import type { DocumentOptions, VpcFlowFormats } from '../../processors/index.ts';
 import { MAX_EVENT_BYTES } from '../consumer-options.ts';
 import { LeaseCoordinator, type LeaseCoordinatorOptions, type LeaseEvent } from '../leases/lease-coordinator.ts';
 import type { LeaseTable } from '../leases/lease-table.ts';
@@ -25,6 +25,8 @@ export interface WorkerOptions {
   indexPrefix: string;
   /** Custom VPC flow formats by log group. */
   vpcFlowFormats?: VpcFlowFormats;
+  /** Further document rules (index window and budget), passed to every batch as they are. */
+  documents?: DocumentOptions;
   /** GetRecords limits; `idleBackoffMs` is the wait after an empty response (default 1000). */
   reader?: ShardReaderOptions;
   lease?: LeaseCoordinatorOptions;
@@ -116,6 +118,7 @@ export class Worker {
       accounting: this.accounting,
       indexPrefix: opts.indexPrefix,
       vpcFlowFormats: opts.vpcFlowFormats,
+      documents: opts.documents,
       reader: opts.reader,
       batchBytes: opts.batchBytes ?? 5 * 1024 * 1024,
       maxEventBytes: opts.maxEventBytes ?? MAX_EVENT_BYTES,

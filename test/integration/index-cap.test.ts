@@ -1,0 +1,118 @@
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsumerOptionsSchema, createConsumer } from '../../consumers/index.ts';
+import { encodeCwlRecord, utcParts } from '../../processors/index.ts';
+import { createBucket, createStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
+
+/**
+ * A log group whose lines carry dates spread over 3,000 days, through a real consumer into
+ * the real node: no index outside the window, no more new indices than the hourly cap, and
+ * every line indexed (the rest under the ingest day's index, tagged and counted).
+ */
+
+type Stack = Awaited<ReturnType<typeof startTestStack>>;
+let stack: Stack;
+const prefix = uniqueName('cap');
+const DAY = 86_400_000;
+const CAP = 3;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.opensearch.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+  await stack?.stop();
+});
+
+const dayOf = (t: number) => {
+  const p = utcParts(new Date(t));
+  return `${p.year}.${p.month}.${p.day}`;
+};
+
+async function metricValue(text: string, name: string, labels: string): Promise<number> {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((x) => l.includes(x)));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('index days and new indices are bounded on the real node', () => {
+  it('indexes 3,000 days of dated lines under at most the cap of new in-window indices plus the ingest day, tagged and counted', async () => {
+    const streamName = uniqueName('cap');
+    const bucket = uniqueName('cap-dead');
+    await createStream(stack.kinesis, streamName, 1);
+    await createBucket(stack.s3, bucket);
+    const start = Date.now();
+    // Every tenth day from 2,990 days ago to 10 days ahead, then the issue's far dates.
+    const times: string[] = [];
+    for (let d = -2990; d <= 10; d += 10) times.push(new Date(start + d * DAY).toISOString());
+    times.push('2250-06-01T00:00:00Z', '1970-01-01T00:00:00Z');
+    const logEvents = times.map((eventTime, i) => ({
+      id: `e${i}`,
+      timestamp: start,
+      message: `event at ${eventTime} ${JSON.stringify({ eventTime })}`,
+    }));
+    // One generic line per dated time: its CloudWatch Logs timestamp is what names its day.
+    const dated = times.map((eventTime, i) => ({ id: `d${i}`, timestamp: Date.parse(eventTime), message: `dated ${i}` }));
+    const envelope = { messageType: 'DATA_MESSAGE' as const, owner: '111122223333', logGroup: '/app/hostile', logStream: 's', subscriptionFilters: ['f'] };
+    await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord({ ...envelope, logEvents }) }));
+    await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord({ ...envelope, logStream: 't', logEvents: dated }) }));
+
+    const options = ConsumerOptionsSchema.parse({
+      streamName,
+      leaseTable: uniqueName('leases'),
+      deadLetterBucket: bucket,
+      opensearchUrl: stack.opensearchUrl,
+      kinesisEndpoint: stack.endpoints.kinesis,
+      dynamodbEndpoint: stack.endpoints.dynamodb,
+      s3Endpoint: stack.endpoints.s3,
+      indexPrefix: prefix,
+      maxNewIndicesPerHour: CAP,
+      idleBackoffMs: 200,
+    });
+    const { worker, metrics } = createConsumer(options);
+    await worker.start();
+    const total = logEvents.length + dated.length;
+    try {
+      await waitFor(
+        'every event indexed',
+        async () => {
+          await stack.opensearch.indices.refresh({ index: `${prefix}-*`, allow_no_indices: true });
+          const res = await stack.opensearch.count({ index: `${prefix}-*`, allow_no_indices: true } as never);
+          return (res.body as { count: number }).count === total;
+        },
+        60_000,
+      );
+    } finally {
+      await worker.stop();
+    }
+    const end = Date.now();
+
+    const cat = await stack.opensearch.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' } as never);
+    const names = (cat.body as Array<{ index: string }>).map((r) => r.index);
+    const days = names.map((n) => n.slice(-10).replace(/^-/, ''));
+    // No index outside the window (measured from the ingest clock of the run).
+    for (const n of names) {
+      const t = Date.parse(n.slice(-10).replaceAll('.', '-') + 'T00:00:00Z');
+      expect(t, n).toBeGreaterThanOrEqual(Date.parse(dayOf(start - 90 * DAY).replaceAll('.', '-') + 'T00:00:00Z'));
+      expect(t, n).toBeLessThanOrEqual(start + DAY);
+    }
+    // Only the cap of new names besides the ingest day (twice the cap if the run crossed an hour).
+    const ingestDays = new Set([dayOf(start), dayOf(end)]);
+    const created = days.filter((d) => !ingestDays.has(d));
+    const crossedHour = Math.floor(start / 3_600_000) !== Math.floor(end / 3_600_000);
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.length).toBeLessThanOrEqual(crossedHour ? 2 * CAP : CAP);
+    expect(names.every((n) => n.startsWith(`${prefix}-aws.cloudwatch_logs-`))).toBe(true);
+
+    // Every redirected document is tagged, and the metric counts exactly those.
+    const tagged = async (tag: string) =>
+      ((await stack.opensearch.count({ index: `${prefix}-*`, body: { query: { term: { tags: tag } } } } as never)).body as { count: number }).count;
+    const outOfRange = await tagged('event_time_out_of_range');
+    const capped = await tagged('index_cap_reached');
+    // 2,990 days back to 90 days back (every tenth day), the two far dates: out of range.
+    expect(outOfRange).toBeGreaterThanOrEqual(290);
+    expect(capped).toBeGreaterThan(0);
+    const text = await metrics.registry.metrics();
+    expect(await metricValue(text, 'centralog_consumer_documents_redirected_total', 'reason="event_time_out_of_range"')).toBe(outOfRange);
+    expect(await metricValue(text, 'centralog_consumer_documents_redirected_total', 'reason="index_cap_reached"')).toBe(capped);
+  }, 120_000);
+});
