@@ -7,7 +7,8 @@ import { addCentralogStacks } from './stacks.ts';
 /** Used when neither `-c config=FILE` nor CENTRALOG_DEPLOY_CONFIG names another file. */
 export const DEFAULT_CONFIG = join(dirname(fileURLToPath(import.meta.url)), 'centralog.config.json');
 
-const app = new App();
+// `npm run synth` writes to cdk.out/ as the CDK CLI does (the CLI sets CDK_OUTDIR itself).
+const app = new App(process.env.CDK_OUTDIR ? {} : { outdir: join(dirname(fileURLToPath(import.meta.url)), '..', 'cdk.out') });
 const given = (app.node.tryGetContext('config') as string | undefined) ?? process.env.CENTRALOG_DEPLOY_CONFIG;
 const path = given ? resolve(given) : DEFAULT_CONFIG;
 try {

@@ -45,7 +45,8 @@ export function addCentralogStacks(app: App, config: DeployConfig, options: { na
       return stack;
     });
   const member = new MemberAccountStack(app, MEMBER_ACCOUNT_STACK_NAME, { config });
+  // No stack dependency on the central stack: it is deployed with other credentials (the
+  // management account or a delegated administrator), and the CLI would deploy a dependency too.
   const onboarding = config.stackSets ? new OrgOnboardingStack(app, ORG_ONBOARDING_STACK_NAME, { config }) : undefined;
-  if (onboarding) onboarding.addStackDependency(central);
   return { central, destinations, member, onboarding };
 }

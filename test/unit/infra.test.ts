@@ -100,6 +100,9 @@ describe('infra CDK app', () => {
   it('builds the central, per-region destination, member and onboarding stacks', () => {
     const names = [stacks.central, ...stacks.destinations, stacks.member, stacks.onboarding!].map((s) => s.stackName);
     expect(names).toEqual([CENTRAL_LOGGING_STACK_NAME, 'CentralogDestination-us-east-1', MEMBER_ACCOUNT_STACK_NAME, ORG_ONBOARDING_STACK_NAME]);
+    // Deployed with other credentials than the central stack: `cdk deploy` must not pull the central stack in.
+    expect(stacks.onboarding!.dependencies).toEqual([]);
+    expect(stacks.member.dependencies).toEqual([]);
   });
 
   it('passes cdk-nag AwsSolutions (synth throws on any unacknowledged finding), and every acknowledgement says why', () => {
