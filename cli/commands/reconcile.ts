@@ -92,7 +92,7 @@ export function reconcileCommand(): Command {
         );
         progress.finish();
         bars.clear();
-        after = await reconcile(deps, { filter, buckets, indexPrefix: o.indexPrefix, vpcFlowFormats: o.vpcFlowFormats, signal, onStep });
+        after = await reconcile(deps, { filter: narrow, buckets, indexPrefix: o.indexPrefix, vpcFlowFormats: o.vpcFlowFormats, signal, onStep });
         if (!o.json) {
           printReplaySummary(io, repair);
           io.out('');
