@@ -4,6 +4,7 @@ import {
   decodeCwlJson,
   decodeCwlRecord,
   DEFAULT_INDEX_PREFIX,
+  DEFAULT_MAX_EVENT_AGE_DAYS,
   inflateCwlPayload,
   type DecodeError,
   parseEventAs,
@@ -27,6 +28,10 @@ export const ParseOptionsSchema = z.object({
   logGroup: z.string().min(1).default('centralog-parse').meta({ description: 'log group the events came from', arg: 'name' }),
   logStream: z.string().min(1).default('stdin').meta({ description: 'log stream the events came from', arg: 'name' }),
   indexPrefix: optionFields.indexPrefix.default(DEFAULT_INDEX_PREFIX).meta({ description: 'OpenSearch index prefix', arg: 'prefix' }),
+  maxEventAgeDays: optionFields
+    .int(1, 36_500)
+    .default(DEFAULT_MAX_EVENT_AGE_DAYS)
+    .meta({ description: "events older than this (or more than a day ahead) show the ingest day's index, tagged event_time_out_of_range, as the consumer indexes them", arg: 'days' }),
   envelope: z
     .boolean()
     .default(false)
@@ -109,8 +114,11 @@ function payloads(input: Buffer): Array<{ decoded: DecodedRecord; line: number }
  * document per event out, in input order, with `_index` and `_id`. Returns the number of
  * errors (each already written to stderr).
  */
-export function runParse(input: Buffer, options: ParseOptions, io: ParseIO): number {
+export function runParse(input: Buffer, options: ParseOptions & { ingestTime?: number }, io: ParseIO): number {
   let errors = 0;
+  // The consumer's rule, around this run's clock (tests fix it through ingestTime).
+  const now = options.ingestTime ?? Date.now();
+  const rules = { indexPrefix: options.indexPrefix, indexWindow: { maxAgeDays: options.maxEventAgeDays, ingestTime: now } };
   const vpcFormat = options.vpcFormat ? parseVpcFlowFormat(options.vpcFormat) : undefined;
   if (options.envelope) {
     let all: ReturnType<typeof payloads>;
@@ -132,14 +140,13 @@ export function runParse(input: Buffer, options: ParseOptions, io: ParseIO): num
       }
       const { envelope } = decoded;
       const vpcFlowFormats = vpcFormat ? { [envelope.logGroup]: vpcFormat } : undefined;
-      for (const doc of toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats })) io.out(printable(doc));
+      for (const doc of toDocuments(envelope, { ...rules, vpcFlowFormats })) io.out(printable(doc));
     }
     return errors;
   }
 
   const envelope = { owner: options.account, logGroup: options.logGroup, logStream: options.logStream };
   let format = vpcFormat;
-  const now = Date.now();
   const lines = input.toString('utf8').split('\n');
   lines.forEach((raw, i) => {
     const message = raw.replace(/\r$/, '');
@@ -152,7 +159,7 @@ export function runParse(input: Buffer, options: ParseOptions, io: ParseIO): num
     }
     // The line number stands in for the CloudWatch Logs event id.
     const event = { id: String(lineNo), timestamp: now, message };
-    const result = parseEventAs(options.source, envelope, event, { indexPrefix: options.indexPrefix }, format);
+    const result = parseEventAs(options.source, envelope, event, rules, format);
     if ('error' in result) {
       errors++;
       io.err(`line ${lineNo}: ${result.error}`);
