@@ -40,6 +40,8 @@ export function prepareBatch(records: _Record[], options: BatchOptions): Prepare
   const from = options.from ?? 0;
   const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  // ECS event.ingested on every document: lag per account and log group is then an aggregation away.
+  const ingested = new Date().toISOString();
   const batch: PreparedBatch = { documents: [], deadLetters: [], controlDropped: 0, reingestedSkipped: 0, records: 0, lastSequenceNumber: '', bytes: 0 };
   for (let r = from; r < records.length && batch.bytes < maxBytes; r++) {
     const record = records[r]!;
@@ -85,6 +87,7 @@ export function prepareBatch(records: _Record[], options: BatchOptions): Prepare
           return;
         }
         const doc: BulkDocument = docs[i]!;
+        (doc.body.event as Record<string, unknown>).ingested = ingested;
         doc.ndjson = bulkLines(doc);
         doc.bytes = Buffer.byteLength(doc.ndjson);
         doc.origin = { record: origin, event };

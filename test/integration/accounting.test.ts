@@ -89,6 +89,11 @@ describe('accounting: every record and every event ends in exactly one counted p
       indexedBySource: { cloudtrail: 0, vpcflow: 0, guardduty: 0, cloudwatch_logs: 1 },
     });
     expect(outcome.deadLetters.map((l) => l.stage).sort()).toEqual(['decode', 'index', 'size']);
+    // Every document carries the time the consumer made it (ECS event.ingested), after the event's own time.
+    for (const d of batch.documents) {
+      const ingested = Date.parse((d.body.event as { ingested: string }).ingested);
+      expect(Math.abs(ingested - Date.now())).toBeLessThan(60_000);
+    }
     // The four events of the data record: created + duplicate + refused + oversized.
     const c = accounting.counters;
     expect(c.created + c.duplicates + outcome.deadLetters.filter((l) => l.stage !== 'decode').length).toBe(4);
