@@ -6,7 +6,7 @@ import { parseGuardDutyFinding } from './parsers/guardduty.ts';
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
 import { isUsableDate } from './parsers/values.ts';
 import { DEFAULT_VPC_FLOW_FORMAT, isVpcFlowHeader, parseVpcFlowFormat, parseVpcFlowLine } from './parsers/vpcflow.ts';
-import { detectSource, type SourceType, type VpcFlowFormats } from './source.ts';
+import { detectSource, type DetectedEvent, type LogGroupSources, type SourceType, type VpcFlowFormats } from './source.ts';
 import { utcParts } from './utc.ts';
 
 export const DEFAULT_INDEX_PREFIX = 'centralog';
@@ -33,6 +33,13 @@ export interface DocumentOptions {
   indexWindow?: IndexWindow;
   /** Admits new index names; past its cap documents go to the ingest day's index. */
   indexBudget?: IndexBudget;
+  /**
+   * Which log groups carry which source. When given, a mapped group's events are parsed only
+   * as its source, and an unmapped group's CloudTrail- or GuardDuty-shaped events become
+   * generic documents tagged `looks_like_<source>`: whoever writes to a log group could
+   * otherwise forge security events. Without it the payload alone decides.
+   */
+  logGroupSources?: LogGroupSources;
   /** Told of each document redirected to the ingest day's index, for metrics. */
   onRedirect?: (reason: IndexRedirect, source: SourceType) => void;
 }
@@ -118,6 +125,25 @@ export function indexName(prefix: string, source: SourceType, eventTime: Date): 
   return `${prefix}-aws.${source}-${year}.${month}.${day}`;
 }
 
+/**
+ * Detection as the log group's mapping allows it: `mapped` when the group is mapped to the
+ * detected source (or nothing is bound); `looksLike` names a source the payload claims but
+ * the group may not carry, so its event is indexed as generic.
+ */
+function bindToLogGroup(
+  detected: DetectedEvent,
+  sources: LogGroupSources | undefined,
+  logGroup: string,
+): { detected: DetectedEvent; mapped: boolean; looksLike?: Exclude<SourceType, 'cloudwatch_logs'> } {
+  if (!sources || detected.source === 'cloudwatch_logs') return { detected, mapped: true };
+  const mapping = Object.hasOwn(sources, logGroup) ? sources[logGroup] : undefined;
+  if (mapping === detected.source) return { detected, mapped: true };
+  if (mapping === 'trusted') return { detected, mapped: false };
+  // Unmapped groups may still carry flow lines: they claim no identity and feed no detection.
+  if (mapping === undefined && detected.source === 'vpcflow') return { detected, mapped: false };
+  return { detected: { source: 'cloudwatch_logs' }, mapped: false, looksLike: detected.source };
+}
+
 /** The event day's index when the window and the budget allow it, else the ingest day's, tagged why. */
 function boundedIndex(opts: DocumentOptions, prefix: string, source: SourceType, time: Date, body: EcsDocument): string {
   if (!opts.indexWindow) return indexName(prefix, source, time);
@@ -179,8 +205,8 @@ export function toDocument(
     eventId: event.id,
     timestamp: event.timestamp,
   };
-  const detected = detectSource(event.message, format);
-  const result = parse(detected, ctx);
+  const bound = bindToLogGroup(detectSource(event.message, format), opts.logGroupSources, envelope.logGroup);
+  const result = parse(bound.detected, ctx);
   const cwlTime = new Date(event.timestamp);
   const fallbackTime = isUsableDate(cwlTime) ? cwlTime : new Date(0);
 
@@ -192,11 +218,13 @@ export function toDocument(
     source = result.source;
     time = isUsableDate(result.parsed.timestamp) ? result.parsed.timestamp : fallbackTime;
     body = result.parsed.document;
-    idParts = result.parsed.idParts;
+    // A finding-keyed id lets whoever sends a finding first take it: only a mapped GuardDuty group's findings may.
+    if (bound.mapped) idParts = result.parsed.idParts;
   } else {
     source = 'cloudwatch_logs';
     time = fallbackTime;
     body = { message: event.message, event: { kind: 'event' } };
+    if (bound.looksLike) body.tags = [`looks_like_${bound.looksLike}`];
     if (result && 'error' in result) {
       body.tags = ['parse_failure', `${result.error.source}_parse_failure`];
       body.error = { type: 'ParseError', message: result.error.message };

@@ -16,7 +16,17 @@ export { chunkBySize } from './chunk.ts';
 export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
 export { pad2, utcHourPath, utcParts, type UtcParts } from './utc.ts';
 export { jsonText, TRANSFORM_PROCESSOR_BUFFER_MB, TransformOptionsSchema, VpcFlowFormatsSchema } from './options.ts';
-export { SOURCE_TYPES, detectSource, sniffSource, type DetectedEvent, type SourceType, type VpcFlowFormats } from './source.ts';
+export {
+  LOG_GROUP_SOURCES,
+  SOURCE_TYPES,
+  detectSource,
+  sniffSource,
+  type DetectedEvent,
+  type LogGroupSource,
+  type LogGroupSources,
+  type SourceType,
+  type VpcFlowFormats,
+} from './source.ts';
 export {
   DEFAULT_INDEX_PREFIX,
   DEFAULT_MAX_EVENT_AGE_DAYS,

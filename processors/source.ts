@@ -9,6 +9,15 @@ export const SOURCE_TYPES: readonly SourceType[] = ['cloudtrail', 'vpcflow', 'gu
 /** Custom VPC flow log formats (field names, in order) by log group name. */
 export type VpcFlowFormats = Record<string, string[]>;
 
+/**
+ * What an operator (or the member stack, or `onboard`) says a log group carries. A group mapped
+ * to a source is parsed only as that source; `trusted` lets the payload decide, as for a group
+ * an organisation's own forwarder writes mixed sources to.
+ */
+export type LogGroupSource = 'cloudtrail' | 'vpcflow' | 'guardduty' | 'trusted';
+export const LOG_GROUP_SOURCES: readonly LogGroupSource[] = ['cloudtrail', 'vpcflow', 'guardduty', 'trusted'];
+export type LogGroupSources = Record<string, LogGroupSource>;
+
 /** A log event's message with its source and what detection already parsed. */
 export type DetectedEvent =
   | { source: 'cloudtrail'; record: Record<string, unknown> }
