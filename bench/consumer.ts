@@ -161,6 +161,8 @@ export async function benchConsumer(): Promise<BenchResult[]> {
 
     const consumer: number[] = [];
     const baseline: number[] = [];
+    const cpuPerEvent: number[] = [];
+    const floorPerEvent: number[] = [];
     let peak = 0;
     let idle = 0;
     // Warm-up, not counted: OpenSearch's first bulk requests (JIT, index creation) run slow.
@@ -172,7 +174,11 @@ export async function benchConsumer(): Promise<BenchResult[]> {
     for (let round = 0; round < rounds; round++) {
       const basePrefix = `bench-base-${round}`;
       await installIndexTemplates(opensearch, basePrefix);
+      // The floor: the same decode, parse, ECS and serialisation in a tight loop, on this process's CPU clock.
+      const cpu0 = process.cpuUsage();
       const docs = prepareBatch(asKinesis, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix: basePrefix }).documents;
+      const cpu1 = process.cpuUsage(cpu0);
+      floorPerEvent.push((cpu1.user + cpu1.system) / docs.length);
       const bodies = [...chunkBySize(docs.map((d) => d.ndjson ?? bulkLines(d)), (s) => Buffer.byteLength(s), 5 * MiB)].map((c) => c.join(''));
       const t0 = performance.now();
       await plainBulk(opensearch, bodies);
@@ -186,11 +192,13 @@ export async function benchConsumer(): Promise<BenchResult[]> {
       await putRecordsWithRetry(kinesis, streamName, entries);
       const run = await consumerRun(stack.endpoints, stack.opensearchUrl, streamName, bucket, prefix, events);
       consumer.push(run.eventsPerSecond);
+      cpuPerEvent.push((run.cpuSeconds * 1e6) / events);
       peak = Math.max(peak, run.peakRssMiB);
       idle = Math.max(idle, run.idleRssMiB);
       status(
         `round ${round + 1}/${rounds}: consumer ${Math.round(run.eventsPerSecond)} events/s ` +
-          `(busy ${Math.round((run.cpuSeconds / run.seconds) * 100)}% of a core, peak RSS ${run.peakRssMiB} MiB), ` +
+          `(busy ${Math.round((run.cpuSeconds / run.seconds) * 100)}% of a core, ${cpuPerEvent.at(-1)!.toFixed(1)} µs CPU per event, ` +
+          `floor ${floorPerEvent.at(-1)!.toFixed(1)} µs, peak RSS ${run.peakRssMiB} MiB), ` +
           `plain _bulk ${Math.round(baseline.at(-1)!)} events/s`,
       );
     }
@@ -199,6 +207,13 @@ export async function benchConsumer(): Promise<BenchResult[]> {
     const base = Math.round(median(baseline));
     return [
       { name: 'consumer: stream -> OpenSearch', value, unit: 'events/s', baseline: base, ratio: Math.round((value / base) * 1000) / 1000 },
+      {
+        name: 'consumer: worker CPU per event',
+        value: Math.round(median(cpuPerEvent) * 10) / 10,
+        unit: 'µs',
+        baseline: Math.round(median(floorPerEvent) * 10) / 10,
+        ratio: Math.round((median(cpuPerEvent) / median(floorPerEvent)) * 1000) / 1000,
+      },
       { name: 'consumer: peak RSS per worker', value: peak, unit: 'MiB', baseline: idle, ratio: Math.round((peak / idle) * 1000) / 1000 },
     ];
   } finally {
