@@ -52,7 +52,6 @@ export class VpcFlowLogs extends Construct {
       description: 'VPC Flow Logs delivery into the centralog log group',
     });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [this.logGroup.logGroupArn] }));
-    acknowledge(role, ['AwsSolutions-IAM5', 'the streams of the one flow log group (one stream per network interface)']);
     // Padding keeps Fn::Select in range whatever the number of ids given.
     const padded = Fn.split(',', Fn.join('', [this.vpcIds.valueAsString, ','.repeat(MAX_VPCS)]));
     for (let i = 0; i < MAX_VPCS; i++) {
@@ -91,7 +90,7 @@ export class TrailToLogs extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(accessLogs, ['AwsSolutions-S1', 'the access-log bucket itself: logging it into itself would loop']);
-    skipCheckov(accessLogs, ['CKV_AWS_18', 'the access-log bucket itself'], ['CKV_AWS_145', 'S3 server access logging delivers only to SSE-S3 buckets']);
+    skipCheckov(accessLogs, ['CKV_AWS_18', 'the access-log bucket itself: logging it into itself would loop'], ['CKV_AWS_145', 'S3 server access logging delivers only to SSE-S3 buckets']);
     // CloudTrail encrypts each log file with the key itself (KMSKeyId); the bucket adds SSE-S3.
     const bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
