@@ -5,6 +5,7 @@ import {
   decodeCwlRecord,
   DEFAULT_INDEX_PREFIX,
   DEFAULT_MAX_EVENT_AGE_DAYS,
+  LogGroupSourcesSchema,
   inflateCwlPayload,
   type DecodeError,
   parseEventAs,
@@ -28,6 +29,10 @@ export const ParseOptionsSchema = z.object({
   logGroup: z.string().min(1).default('centralog-parse').meta({ description: 'log group the events came from', arg: 'name' }),
   logStream: z.string().min(1).default('stdin').meta({ description: 'log stream the events came from', arg: 'name' }),
   indexPrefix: optionFields.indexPrefix.default(DEFAULT_INDEX_PREFIX).meta({ description: 'OpenSearch index prefix', arg: 'prefix' }),
+  logGroupSources: optionFields
+    .json(LogGroupSourcesSchema)
+    .optional()
+    .meta({ description: 'which log groups carry which source, as the consumer is given (JSON); --source other than auto maps --log-group to it', arg: 'json' }),
   maxEventAgeDays: optionFields
     .int(1, 36_500)
     .default(DEFAULT_MAX_EVENT_AGE_DAYS)
@@ -118,7 +123,10 @@ export function runParse(input: Buffer, options: ParseOptions & { ingestTime?: n
   let errors = 0;
   // The consumer's rule, around this run's clock (tests fix it through ingestTime).
   const now = options.ingestTime ?? Date.now();
-  const rules = { indexPrefix: options.indexPrefix, indexWindow: { maxAgeDays: options.maxEventAgeDays, ingestTime: now } };
+  // A forced source is the operator saying what the group carries, as a mapping would.
+  const logGroupSources =
+    options.logGroupSources && options.source !== 'auto' ? { ...options.logGroupSources, [options.logGroup]: options.source } : options.logGroupSources;
+  const rules = { indexPrefix: options.indexPrefix, logGroupSources, indexWindow: { maxAgeDays: options.maxEventAgeDays, ingestTime: now } };
   const vpcFormat = options.vpcFormat ? parseVpcFlowFormat(options.vpcFormat) : undefined;
   if (options.envelope) {
     let all: ReturnType<typeof payloads>;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_INDEX_PREFIX, DEFAULT_MAX_EVENT_AGE_DAYS, VpcFlowFormatsSchema } from '../processors/index.ts';
+import { DEFAULT_INDEX_PREFIX, DEFAULT_MAX_EVENT_AGE_DAYS, LogGroupSourcesSchema, VpcFlowFormatsSchema } from '../processors/index.ts';
 import { EndpointOptionsSchema } from './config/endpoints.ts';
 import { bool, httpUrl, indexPrefix, int, json, positive } from './config/options.ts';
 
@@ -67,6 +67,13 @@ export const ConsumerOptionsSchema = z.object({
   maxNewIndicesPerHour: int(1, 100_000)
     .default(100)
     .meta({ description: 'index names not written before that one consumer may create per hour; past it documents go to the ingest day\'s index, tagged index_cap_reached', arg: 'n' }),
+  logGroupSources: json(LogGroupSourcesSchema)
+    .optional()
+    .meta({
+      description:
+        'which log groups carry which source, as JSON {"<log group>": "cloudtrail|vpcflow|guardduty|trusted"}; when set, only mapped or trusted groups feed the CloudTrail and GuardDuty indices (unset: the payload alone decides)',
+      arg: 'json',
+    }),
   vpcFlowFormats: json(VpcFlowFormatsSchema)
     .optional()
     .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),

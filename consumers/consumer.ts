@@ -57,6 +57,7 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
     vpcFlowFormats: options.vpcFlowFormats,
     documents: {
       indexWindow: { maxAgeDays: options.maxEventAgeDays },
+      logGroupSources: options.logGroupSources,
       indexBudget: new IndexBudget(options.maxNewIndicesPerHour),
       onRedirect: (reason, source) => metrics.documentsRedirected.inc({ reason, source }),
     },

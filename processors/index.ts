@@ -15,7 +15,7 @@ export {
 export { chunkBySize } from './chunk.ts';
 export { deaggregate, isKplAggregate, type KinesisUserRecord } from './kpl.ts';
 export { pad2, utcHourPath, utcParts, type UtcParts } from './utc.ts';
-export { jsonText, TRANSFORM_PROCESSOR_BUFFER_MB, TransformOptionsSchema, VpcFlowFormatsSchema } from './options.ts';
+export { jsonText, LogGroupSourcesSchema, TRANSFORM_PROCESSOR_BUFFER_MB, TransformOptionsSchema, VpcFlowFormatsSchema } from './options.ts';
 export {
   LOG_GROUP_SOURCES,
   SOURCE_TYPES,

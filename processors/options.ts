@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseVpcFlowFormat } from './parsers/vpcflow.ts';
+import { LOG_GROUP_SOURCES, type LogGroupSource } from './source.ts';
 
 /** A value given as JSON text (an environment variable or a flag) or as a value (a config file). */
 export function jsonText<T extends z.ZodType>(schema: T) {
@@ -45,3 +46,13 @@ export const TransformOptionsSchema = z.object({
  * 0.25 MB keeps the response near 3 MB, under the 6 MB limit, and re-ingest rare.
  */
 export const TRANSFORM_PROCESSOR_BUFFER_MB = 0.25;
+
+/**
+ * Which log groups carry which source, `{"<log group>": "cloudtrail" | "vpcflow" | "guardduty" | "trusted"}`
+ * (a VPC flow group's format stays in vpcFlowFormats). The one meaning of `logGroupSources` /
+ * `CENTRALOG_LOG_GROUP_SOURCES` in every entry point.
+ */
+export const LogGroupSourcesSchema = z.record(
+  z.string().min(1, 'expected a log group name'),
+  z.enum(LOG_GROUP_SOURCES as [LogGroupSource, ...LogGroupSource[]], { error: 'expected cloudtrail, vpcflow, guardduty or trusted' }),
+);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParseOptionsSchema, runParse } from '../../cli/parse.ts';
+import { ConsumerOptionsSchema } from '../../consumers/index.ts';
+import { resolveOptions } from '../../consumers/config/options.ts';
 import { encodeCwlRecord } from '../../processors/index.ts';
 
 /** `parse` shows the index the consumer would use: the same window around ingest, the same tag. */
@@ -48,5 +50,24 @@ describe('parse bounds index days like the consumer', () => {
     const { out } = run(Buffer.from(payload), { envelope: true });
     expect(out.map((d) => d._index)).toEqual(['centralog-aws.cloudwatch_logs-2026.06.15', 'centralog-aws.cloudwatch_logs-2026.06.15']);
     expect(out.map((d) => d.tags)).toEqual([['event_time_out_of_range'], undefined]);
+  });
+});
+
+describe('the log group source map in parse and the consumer', () => {
+  const line = cloudTrail('2026-06-15T11:00:00Z');
+  it('shows an unmapped group\'s CloudTrail look-alike as generic, tagged, and a mapped or forced group\'s as CloudTrail', () => {
+    const map = JSON.stringify({ '/aws/cloudtrail/org': 'cloudtrail' });
+    const hostile = run(line, { logGroupSources: map, logGroup: '/app/web' }).out[0]!;
+    expect(hostile._index).toBe('centralog-aws.cloudwatch_logs-2026.06.15');
+    expect(hostile.tags).toEqual(['looks_like_cloudtrail']);
+    expect(run(line, { logGroupSources: map, logGroup: '/aws/cloudtrail/org' }).out[0]!._index).toBe('centralog-aws.cloudtrail-2026.06.15');
+    expect(run(line, { logGroupSources: map, logGroup: '/app/web', source: 'cloudtrail' }).out[0]!._index).toBe('centralog-aws.cloudtrail-2026.06.15');
+  });
+
+  it('reads CENTRALOG_LOG_GROUP_SOURCES as JSON and names the key of a bad value', () => {
+    const env = { CENTRALOG_STREAM_NAME: 's', CENTRALOG_DEAD_LETTER_BUCKET: 'bucket-x', CENTRALOG_OPENSEARCH_URL: 'http://127.0.0.1:9200' };
+    const ok = resolveOptions(ConsumerOptionsSchema, { env: { ...env, CENTRALOG_LOG_GROUP_SOURCES: '{"/aws/events/guardduty":"guardduty","/ops/fwd":"trusted"}' } });
+    expect(ok.logGroupSources).toEqual({ '/aws/events/guardduty': 'guardduty', '/ops/fwd': 'trusted' });
+    expect(() => resolveOptions(ConsumerOptionsSchema, { env: { ...env, CENTRALOG_LOG_GROUP_SOURCES: '{"/x":"cloudtrial"}' } })).toThrow(/LOG_GROUP_SOURCES[\s\S]*expected cloudtrail, vpcflow, guardduty or trusted/);
   });
 });
