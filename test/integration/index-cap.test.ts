@@ -1,13 +1,15 @@
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerOptionsSchema, createConsumer } from '../../consumers/index.ts';
-import { encodeCwlRecord, utcParts } from '../../processors/index.ts';
+import { encodeCwlRecord, guardDutyDocumentId, utcParts } from '../../processors/index.ts';
 import { createBucket, createStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
 /**
- * A log group whose lines carry dates spread over 3,000 days, through a real consumer into
- * the real node: no index outside the window, no more new indices than the hourly cap, and
- * every line indexed (the rest under the ingest day's index, tagged and counted).
+ * A hostile log group whose lines carry dates spread over 3,000 days, CloudTrail-shaped
+ * records claiming other accounts and a forged copy of a real finding, through a real
+ * consumer into the real node: no index outside the window, no more new indices than the
+ * hourly cap, nothing from that group in the CloudTrail or GuardDuty indices, the real
+ * finding indexed under its id, and every line indexed (tagged and counted).
  */
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
@@ -45,16 +47,33 @@ describe('index days and new indices are bounded on the real node', () => {
     const times: string[] = [];
     for (let d = -2990; d <= 10; d += 10) times.push(new Date(start + d * DAY).toISOString());
     times.push('2250-06-01T00:00:00Z', '1970-01-01T00:00:00Z');
-    const logEvents = times.map((eventTime, i) => ({
-      id: `e${i}`,
-      timestamp: start,
-      message: `event at ${eventTime} ${JSON.stringify({ eventTime })}`,
-    }));
+    // CloudTrail-shaped lines claiming other accounts, and a forged copy of a real finding (same id and updatedAt).
+    const finding = (title: string) =>
+      JSON.stringify({
+        version: '0',
+        id: 'evt',
+        'detail-type': 'GuardDuty Finding',
+        source: 'aws.guardduty',
+        account: '111122223333',
+        time: new Date(start).toISOString(),
+        region: 'eu-west-1',
+        detail: { schemaVersion: '2.0', accountId: '111122223333', region: 'eu-west-1', id: 'real-finding', type: 'Recon:EC2/PortProbeUnprotectedPort', severity: 8, createdAt: new Date(start - 60_000).toISOString(), updatedAt: new Date(start).toISOString(), title },
+      });
+    const logEvents = [
+      { id: 'forged-finding', timestamp: start, message: finding('forged') },
+      ...times.map((eventTime, i) => ({
+        id: `e${i}`,
+        timestamp: start,
+        message: JSON.stringify({ eventVersion: '1.08', eventSource: 'iam.amazonaws.com', eventName: 'CreateUser', eventTime, awsRegion: 'eu-west-1', eventID: `e${i}`, recipientAccountId: String(100000000000 + i) }),
+      })),
+    ];
     // One generic line per dated time: its CloudWatch Logs timestamp is what names its day.
     const dated = times.map((eventTime, i) => ({ id: `d${i}`, timestamp: Date.parse(eventTime), message: `dated ${i}` }));
     const envelope = { messageType: 'DATA_MESSAGE' as const, owner: '111122223333', logGroup: '/app/hostile', logStream: 's', subscriptionFilters: ['f'] };
     await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord({ ...envelope, logEvents }) }));
     await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord({ ...envelope, logStream: 't', logEvents: dated }) }));
+    const real = { ...envelope, logGroup: '/aws/events/guardduty', logEvents: [{ id: 'real', timestamp: start, message: finding('real') }] };
+    await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord(real) }));
 
     const options = ConsumerOptionsSchema.parse({
       streamName,
@@ -66,11 +85,12 @@ describe('index days and new indices are bounded on the real node', () => {
       s3Endpoint: stack.endpoints.s3,
       indexPrefix: prefix,
       maxNewIndicesPerHour: CAP,
+      logGroupSources: JSON.stringify({ '/aws/events/guardduty': 'guardduty', '/aws/cloudtrail/org': 'cloudtrail' }),
       idleBackoffMs: 200,
     });
     const { worker, metrics } = createConsumer(options);
     await worker.start();
-    const total = logEvents.length + dated.length;
+    const total = logEvents.length + dated.length + 1;
     try {
       await waitFor(
         'every event indexed',
@@ -88,7 +108,6 @@ describe('index days and new indices are bounded on the real node', () => {
 
     const cat = await stack.opensearch.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' } as never);
     const names = (cat.body as Array<{ index: string }>).map((r) => r.index);
-    const days = names.map((n) => n.slice(-10).replace(/^-/, ''));
     // No index outside the window (measured from the ingest clock of the run).
     for (const n of names) {
       const t = Date.parse(n.slice(-10).replaceAll('.', '-') + 'T00:00:00Z');
@@ -97,11 +116,19 @@ describe('index days and new indices are bounded on the real node', () => {
     }
     // Only the cap of new names besides the ingest day (twice the cap if the run crossed an hour).
     const ingestDays = new Set([dayOf(start), dayOf(end)]);
-    const created = days.filter((d) => !ingestDays.has(d));
+    const created = names.filter((n) => n.includes('-aws.cloudwatch_logs-')).map((n) => n.slice(-10)).filter((d) => !ingestDays.has(d));
     const crossedHour = Math.floor(start / 3_600_000) !== Math.floor(end / 3_600_000);
     expect(created.length).toBeGreaterThan(0);
     expect(created.length).toBeLessThanOrEqual(crossedHour ? 2 * CAP : CAP);
-    expect(names.every((n) => n.startsWith(`${prefix}-aws.cloudwatch_logs-`))).toBe(true);
+    // The CloudTrail and GuardDuty indices hold nothing from the hostile group; the real finding is indexed under its id.
+    expect(names.filter((n) => !n.startsWith(`${prefix}-aws.cloudwatch_logs-`))).toEqual([`${prefix}-aws.guardduty-${dayOf(start)}`]);
+    const gd = await stack.opensearch.search({ index: `${prefix}-aws.guardduty-*`, body: { query: { match_all: {} } } } as never);
+    const hits = (gd.body as { hits: { hits: Array<{ _id: string; _source: Record<string, any> }> } }).hits.hits;
+    expect(hits.map((h) => [h._id, h._source.aws.cloudwatch.log_group])).toEqual([[guardDutyDocumentId('real-finding', new Date(start).toISOString()), '/aws/events/guardduty']]);
+    const looksLike = async (tag: string) =>
+      ((await stack.opensearch.count({ index: `${prefix}-aws.cloudwatch_logs-*`, body: { query: { term: { tags: tag } } } } as never)).body as { count: number }).count;
+    expect(await looksLike('looks_like_cloudtrail')).toBe(times.length);
+    expect(await looksLike('looks_like_guardduty')).toBe(1);
 
     // Every redirected document is tagged, and the metric counts exactly those.
     const tagged = async (tag: string) =>
