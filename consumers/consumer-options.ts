@@ -67,6 +67,9 @@ export const ConsumerOptionsSchema = z.object({
   maxNewIndicesPerHour: int(1, 100_000)
     .default(100)
     .meta({ description: 'index names not written before that one consumer may create per hour; past it documents go to the ingest day\'s index, tagged index_cap_reached', arg: 'n' }),
+  aggregatorAccounts: json(z.array(z.string().regex(/^\d{12}$/, 'expected 12-digit account ids')))
+    .default([])
+    .meta({ description: "accounts whose log groups carry other accounts' CloudTrail events (organisation trails), as a JSON array; other owners' mismatches are tagged account_mismatch", arg: 'json' }),
   logGroupSources: json(LogGroupSourcesSchema)
     .optional()
     .meta({

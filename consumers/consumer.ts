@@ -58,6 +58,8 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
     documents: {
       indexWindow: { maxAgeDays: options.maxEventAgeDays },
       logGroupSources: options.logGroupSources,
+      aggregatorAccounts: options.aggregatorAccounts,
+      onAccountMismatch: () => metrics.accountMismatches.inc(),
       indexBudget: new IndexBudget(options.maxNewIndicesPerHour),
       onRedirect: (reason, source) => metrics.documentsRedirected.inc({ reason, source }),
     },

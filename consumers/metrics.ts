@@ -116,6 +116,11 @@ export class ConsumerMetrics {
     labelNames: ['reason', 'source'],
     registers: [this.registry],
   });
+  readonly accountMismatches = new Counter({
+    name: 'centralog_consumer_account_mismatches_total',
+    help: "CloudTrail events claiming an account other than their log group owner's (tagged account_mismatch)",
+    registers: [this.registry],
+  });
   readonly deliveryRetries = new Counter({ name: 'centralog_consumer_delivery_retries_total', help: 'Batches retried because OpenSearch or S3 could not take them', registers: [this.registry] });
   readonly systemicRefusals = new Counter({
     name: 'centralog_consumer_systemic_refusals_total',

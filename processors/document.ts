@@ -40,6 +40,10 @@ export interface DocumentOptions {
    * otherwise forge security events. Without it the payload alone decides.
    */
   logGroupSources?: LogGroupSources;
+  /** Accounts whose log groups carry other accounts' CloudTrail events (an organisation trail's). */
+  aggregatorAccounts?: readonly string[];
+  /** Told of each CloudTrail event claiming an account other than its log group owner's, for metrics. */
+  onAccountMismatch?: () => void;
   /** Told of each document redirected to the ingest day's index, for metrics. */
   onRedirect?: (reason: IndexRedirect, source: SourceType) => void;
 }
@@ -247,6 +251,12 @@ export function toDocument(
     event_id: event.id,
     ...(event.extractedFields ? { extracted_fields: event.extractedFields } : {}),
   };
+  // The envelope owner is set by CloudWatch Logs; an event's own account claim is only text.
+  if (source === 'cloudtrail' && cloud.account && (cloud.account as EcsDocument).id !== envelope.owner && !opts.aggregatorAccounts?.includes(envelope.owner)) {
+    const tags = Array.isArray(body.tags) ? (body.tags as string[]) : (body.tags = []);
+    tags.push('account_mismatch');
+    opts.onAccountMismatch?.();
+  }
   const id = idParts ? hashId([source, ...idParts]) : documentId(envelope, event.id);
   return { index: boundedIndex(opts, prefix, source, time, body), id, source, eventTimestamp: event.timestamp, body };
 }

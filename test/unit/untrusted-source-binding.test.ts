@@ -81,3 +81,17 @@ describe('source bound to the log group', () => {
     expect(docs.map((d) => d.source)).toEqual(['cloudwatch_logs', 'vpcflow']);
   });
 });
+
+describe('CloudTrail account claims', () => {
+  const claim = (account: string) => JSON.stringify({ eventVersion: '1.08', eventSource: 'iam.amazonaws.com', eventName: 'CreateUser', eventTime: '2026-06-15T11:00:00Z', awsRegion: 'eu-west-1', eventID: 'e', recipientAccountId: account });
+  it("tags an event whose recipientAccountId is not the log group owner's account_mismatch, and tells the caller", () => {
+    let told = 0;
+    const docs = toDocuments(envelope('/aws/cloudtrail/org', claim('999999999999'), claim(OWNER)), { logGroupSources: SOURCES, onAccountMismatch: () => told++ });
+    expect(docs.map(tags)).toEqual([['account_mismatch'], undefined]);
+    expect(told).toBe(1);
+  });
+  it('leaves an aggregator account (an organisation trail) untagged', () => {
+    const docs = toDocuments(envelope('/aws/cloudtrail/org', claim('999999999999')), { logGroupSources: SOURCES, aggregatorAccounts: [OWNER] });
+    expect(tags(docs[0]!)).toBeUndefined();
+  });
+});
