@@ -72,7 +72,15 @@ describe('index days and new indices are bounded on the real node', () => {
     const envelope = { messageType: 'DATA_MESSAGE' as const, owner: '111122223333', logGroup: '/app/hostile', logStream: 's', subscriptionFilters: ['f'] };
     await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord({ ...envelope, logEvents }) }));
     await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord({ ...envelope, logStream: 't', logEvents: dated }) }));
-    const real = { ...envelope, logGroup: '/aws/events/guardduty', logEvents: [{ id: 'real', timestamp: start, message: finding('real') }] };
+    const claim = JSON.stringify({ eventVersion: '1.08', eventSource: 'iam.amazonaws.com', eventName: 'CreateUser', eventTime: new Date(start).toISOString(), awsRegion: 'eu-west-1', eventID: 'm', recipientAccountId: '999999999999' });
+    const real = {
+      ...envelope,
+      logGroup: '/aws/events/guardduty',
+      logEvents: [{ id: 'real', timestamp: start, message: finding('real') }],
+    };
+    // A mapped trail's event claiming another account: indexed as CloudTrail, tagged and counted.
+    const trail = { ...envelope, logGroup: '/aws/cloudtrail/org', logEvents: [{ id: 'mismatch', timestamp: start, message: claim }] };
+    await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord(trail) }));
     await stack.kinesis.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'a', Data: encodeCwlRecord(real) }));
 
     const options = ConsumerOptionsSchema.parse({
@@ -90,7 +98,7 @@ describe('index days and new indices are bounded on the real node', () => {
     });
     const { worker, metrics } = createConsumer(options);
     await worker.start();
-    const total = logEvents.length + dated.length + 1;
+    const total = logEvents.length + dated.length + 2;
     try {
       await waitFor(
         'every event indexed',
@@ -121,7 +129,10 @@ describe('index days and new indices are bounded on the real node', () => {
     expect(created.length).toBeGreaterThan(0);
     expect(created.length).toBeLessThanOrEqual(crossedHour ? 2 * CAP : CAP);
     // The CloudTrail and GuardDuty indices hold nothing from the hostile group; the real finding is indexed under its id.
-    expect(names.filter((n) => !n.startsWith(`${prefix}-aws.cloudwatch_logs-`))).toEqual([`${prefix}-aws.guardduty-${dayOf(start)}`]);
+    expect(names.filter((n) => !n.startsWith(`${prefix}-aws.cloudwatch_logs-`)).sort()).toEqual([`${prefix}-aws.cloudtrail-${dayOf(start)}`, `${prefix}-aws.guardduty-${dayOf(start)}`]);
+    const ct = await stack.opensearch.search({ index: `${prefix}-aws.cloudtrail-*`, body: { query: { match_all: {} } } } as never);
+    const ctHits = (ct.body as { hits: { hits: Array<{ _source: Record<string, any> }> } }).hits.hits;
+    expect(ctHits.map((h) => [h._source.aws.cloudwatch.log_group, h._source.tags])).toEqual([['/aws/cloudtrail/org', ['account_mismatch']]]);
     const gd = await stack.opensearch.search({ index: `${prefix}-aws.guardduty-*`, body: { query: { match_all: {} } } } as never);
     const hits = (gd.body as { hits: { hits: Array<{ _id: string; _source: Record<string, any> }> } }).hits.hits;
     expect(hits.map((h) => [h._id, h._source.aws.cloudwatch.log_group])).toEqual([[guardDutyDocumentId('real-finding', new Date(start).toISOString()), '/aws/events/guardduty']]);
@@ -141,5 +152,6 @@ describe('index days and new indices are bounded on the real node', () => {
     const text = await metrics.registry.metrics();
     expect(await metricValue(text, 'centralog_consumer_documents_redirected_total', 'reason="event_time_out_of_range"')).toBe(outOfRange);
     expect(await metricValue(text, 'centralog_consumer_documents_redirected_total', 'reason="index_cap_reached"')).toBe(capped);
+    expect(text).toMatch(/^centralog_consumer_account_mismatches_total 1$/m);
   }, 120_000);
 });
