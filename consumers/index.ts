@@ -2,6 +2,7 @@
 // What the CLI, the local stack and the benchmarks use; tests reach internals by their paths.
 export { createConsumer, signsRequests, type ConsumerDeps, type ConsumerParts } from './consumer.ts';
 export { ConsumerOptionsSchema, MAX_EVENT_BYTES, type ConsumerOptions } from './consumer-options.ts';
+export { backoffDelay, type BackoffPolicy } from './backoff.ts';
 export { awsEndpoints, EndpointOptionsSchema, LocalStackEnvSchema, type EndpointOptions } from './config/endpoints.ts';
 export { ConfigError, describeOptions, envName, flagName, optionFields, resolveOptions, type OptionInfo, type OptionMeta } from './config/options.ts';
 export { createDynamoDbClient, createKinesisClient, createS3Client, type AwsEndpoints } from './aws-clients.ts';

@@ -8,7 +8,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listShards } from '../../consumers/index.ts';
+import { backoffDelay, listShards } from '../../consumers/index.ts';
 import { deaggregate, decodeCwlRecord, toDocuments, type IndexableDocument, type VpcFlowFormats } from '../../processors/index.ts';
 import { logGroupMatcher } from './archive.ts';
 
@@ -149,7 +149,7 @@ export async function tailStream(kinesis: KinesisClient, options: TailOptions): 
       } catch (err) {
         if (signal.aborted) return;
         if (err instanceof ExpiredIteratorException) it = await iterator();
-        else if (err instanceof ProvisionedThroughputExceededException) await sleep(Math.min(5000, 250 * 2 ** throttled++), undefined, { signal });
+        else if (err instanceof ProvisionedThroughputExceededException) await sleep(backoffDelay(++throttled, { baseMs: 250, maxMs: 5000 }), undefined, { signal });
         else throw err;
       }
     }

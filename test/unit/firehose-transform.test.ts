@@ -181,8 +181,16 @@ describe('planFirehoseTransform', () => {
 });
 
 describe('firehoseTransformHandler', () => {
-  it('resolves to the same response as planFirehoseTransform', async () => {
-    await expect(firehoseTransformHandler(event)).resolves.toEqual(planFirehoseTransform(event).response);
+  it('answers every record as the contract says: data records Ok with one archive line per event, CONTROL Dropped, corrupt ProcessingFailed', async () => {
+    const out = await firehoseTransformHandler(event);
+    expect(out.records.map((r) => [r.recordId, r.result])).toEqual(event.records.map((r, i) => [r.recordId, ['Ok', 'Dropped', 'ProcessingFailed', 'Ok'][i]]));
+    const lines = Buffer.from(out.records[0]!.data!, 'base64').toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; source: string });
+    // The two event ids of the fixture envelope, in order, labelled as CloudTrail.
+    expect(lines.map((l) => [l.id, l.source])).toEqual([
+      ['38412650493938491274838740372947238910291045812839472128', 'aws.cloudtrail'],
+      ['38412650493938491274838740372947238910291045812839472129', 'aws.cloudtrail'],
+    ]);
+    expect(out.records[1]!.data ?? '').toBe('');
   });
 });
 
