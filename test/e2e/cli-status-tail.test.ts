@@ -78,7 +78,9 @@ describe('centralog status and tail', () => {
 
       const s = (await runCli(['status', '--json', '--sample-ms', '0'], p.env)).json();
       expect(s.deadLetters).toMatchObject({ lastHour: 1, lastDay: 1, reasons: [{ reason: 'decode compression: not gzip', count: 1 }] });
-      expect(s.lag).toEqual([{ account: '999999999999', logGroup: '/lagging/group', documents: 1, p50Ms: 5000, p99Ms: 5000, maxMs: 5000 }]);
+      // Beside the pipeline's own documents, which the consumer stamps with event.ingested too.
+      expect(s.lag).toContainEqual({ account: '999999999999', logGroup: '/lagging/group', documents: 1, p50Ms: 5000, p99Ms: 5000, maxMs: 5000 });
+      expect(s.lag.length).toBeGreaterThan(1);
       expect(s.alerts).toEqual([{ rule: 'Root console login', count: 1 }]);
       const text = await runCli(['status', '--sample-ms', '0'], p.env);
       expect(text.stdout).toMatch(/999999999999\s+\/lagging\/group\s+1\s+5\.0 s/);

@@ -195,12 +195,17 @@ describe('the consumer bundle with production packages only', () => {
     try {
       const deadline = Date.now() + 30_000;
       let installed = false;
-      while (!installed && !exited && Date.now() < deadline) {
+      const look = async () => {
         const r = await fetch(`${url}/_index_template/${prefix}-aws.*`);
         const body = r.ok ? ((await r.json()) as { index_templates: unknown[] }) : { index_templates: [] };
-        installed = body.index_templates.length === 4;
+        return body.index_templates.length === 4;
+      };
+      while (!installed && !exited && Date.now() < deadline) {
+        installed = await look();
         if (!installed) await new Promise((resolve) => setTimeout(resolve, 250));
       }
+      // The process stops soon after, at the unreachable DynamoDB: what it installed first is still there.
+      if (!installed) installed = await look();
       expect(installed, `templates not installed; consume said:\n${output}`).toBe(true);
       const component = await fetch(`${url}/_component_template/${prefix}-aws-base`);
       expect(component.ok).toBe(true);
