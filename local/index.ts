@@ -23,6 +23,7 @@ export {
   type OpenSearchOptions,
   type RunningOpenSearch,
 } from './opensearch.ts';
+export { ElasticMqStartError, elasticMqConfig, startElasticMq, type ElasticMqOptions, type RunningElasticMq } from './elasticmq.ts';
 export { freePort } from './ports.ts';
 export { parseStackEnv, startLocalStack, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';
 export { isRejectedItem, startFaultProxy, type FaultMode, type FaultProxy, type FaultProxyCounters } from './fault-proxy.ts';

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.ts';
@@ -74,10 +74,13 @@ export function checkOpenSearchPrerequisites(path?: string): void {
   findTool('mvn', path);
 }
 
-/** Resolves (and caches) the node's classpath with Maven; jars land in ~/.m2 on first use. */
-export function resolveClasspath(cacheDir: string, path?: string): { classpath: string; ms: number } {
-  const pomHash = createHash('sha256').update(readFileSync(POM)).digest('hex').slice(0, 16);
-  const cacheFile = join(cacheDir, `opensearch-classpath-${pomHash}.txt`);
+/**
+ * Resolves (and caches) the classpath of a launcher's pom (the OpenSearch node's by default)
+ * with Maven; jars land in ~/.m2 on first use.
+ */
+export function resolveClasspath(cacheDir: string, path?: string, pom = POM): { classpath: string; ms: number } {
+  const pomHash = createHash('sha256').update(readFileSync(pom)).digest('hex').slice(0, 16);
+  const cacheFile = join(cacheDir, `${basename(dirname(pom))}-classpath-${pomHash}.txt`);
   if (existsSync(cacheFile)) {
     const classpath = readFileSync(cacheFile, 'utf8').trim();
     if (classpath.split(':').every((jar) => existsSync(jar))) return { classpath, ms: 0 };
@@ -87,12 +90,12 @@ export function resolveClasspath(cacheDir: string, path?: string): { classpath: 
   const env = path === undefined ? process.env : { ...process.env, PATH: path };
   const result = spawnSync(
     'mvn',
-    ['-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${cacheFile}`],
+    ['-q', '-B', '-f', pom, 'dependency:build-classpath', `-Dmdep.outputFile=${cacheFile}`],
     { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if (result.status !== 0 || !existsSync(cacheFile)) {
     throw new OpenSearchStartError(
-      `Maven could not resolve the OpenSearch jars (mvn exit ${result.status}):\n${(result.stdout + result.stderr).slice(-2000)}`,
+      `Maven could not resolve the jars of ${pom} (mvn exit ${result.status}):\n${(result.stdout + result.stderr).slice(-2000)}`,
     );
   }
   return { classpath: readFileSync(cacheFile, 'utf8').trim(), ms: Date.now() - started };
