@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { optionFields } from '../../consumers/index.ts';
 import { table, type CommandIO } from '../io.ts';
 import { operatorCommand } from '../ops/command.ts';
+import { cloudWatchLogsEndpoint, CloudWatchLogsEndpointSchema } from '../ops/clients.ts';
 import { cloudWatchLogsClients, DEFAULT_RETRY } from '../ops/cwl.ts';
 import { describeDestination, MAX_POLICY_BYTES, updateDestinationPolicies, type PolicyChange, type PolicyUpdate } from '../ops/destination.ts';
 import { accountId, connectionSchema, jsonOption, list } from '../ops/options.ts';
@@ -16,7 +17,7 @@ const Common = z.object({
   regions: list(regionName).meta({ description: 'regions of the destinations, comma-separated (default: --region)', arg: 'list' }),
   name: z.string().min(1).max(512).default('centralog').meta({ description: "the destination's name in every region", arg: 'name' }),
 });
-const Connection = connectionSchema([]);
+const Connection = connectionSchema([]).extend(CloudWatchLogsEndpointSchema.shape);
 const Change = Common.extend({ dryRun: bool.default(false).meta({ description: 'print the new policies; change nothing' }) });
 
 const accounts = z.preprocess(
@@ -55,7 +56,7 @@ function changeCommand(name: string, description: string, schema: typeof Account
     examples,
     run: async (o: any, io, signal) => {
       useProfile(o);
-      const updates = await updateDestinationPolicies(cloudWatchLogsClients(), o.regions ?? [o.region], o.name, change(o), { dryRun: o.dryRun, retry: DEFAULT_RETRY, signal });
+      const updates = await updateDestinationPolicies(cloudWatchLogsClients(cloudWatchLogsEndpoint(o)), o.regions ?? [o.region], o.name, change(o), { dryRun: o.dryRun, retry: DEFAULT_RETRY, signal });
       if (o.json) io.out(JSON.stringify({ dryRun: o.dryRun, updates: updates.map(({ policy, ...u }) => (o.dryRun ? { ...u, policy } : u)) }));
       else {
         printUpdates(io, updates, o.dryRun);
@@ -77,7 +78,7 @@ export function destinationCommand(): Command {
     examples: ['centralog destination show --profile central --regions eu-west-1,us-east-1'],
     run: async (o, io, signal) => {
       useProfile(o);
-      const clientFor = cloudWatchLogsClients();
+      const clientFor = cloudWatchLogsClients(cloudWatchLogsEndpoint(o));
       const views = [];
       for (const region of o.regions ?? [o.region]) views.push(await describeDestination(clientFor(region), region, o.name, DEFAULT_RETRY, signal));
       if (o.json) {

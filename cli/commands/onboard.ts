@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { optionFields } from '../../consumers/index.ts';
 import { Progress, table, type CommandIO } from '../io.ts';
 import { operatorCommand } from '../ops/command.ts';
+import { cloudWatchLogsEndpoint, CloudWatchLogsEndpointSchema } from '../ops/clients.ts';
 import { cloudWatchLogsClients, DEFAULT_RETRY } from '../ops/cwl.ts';
 import { onboard, type OnboardOptions, type OnboardResult } from '../ops/onboard.ts';
 import { accountId, connectionSchema, duration, jsonOption, list } from '../ops/options.ts';
@@ -34,7 +35,7 @@ const OnboardOwnSchema = z.object({
   watch: bool.default(false).meta({ description: 'after the first pass, poll for new log groups and subscribe them too, until Ctrl-C' }),
   watchInterval: z.string().default('60s').pipe(duration).meta({ description: 'with --watch: how often to look for new log groups (default 60s)', arg: 'duration' }),
 });
-const OnboardConnection = connectionSchema([]);
+const OnboardConnection = connectionSchema([]).extend(CloudWatchLogsEndpointSchema.shape);
 const OnboardOptionsSchema = OnboardOwnSchema.extend(OnboardConnection.shape)
   .refine((o) => (o.prefix?.length ?? 0) + (o.pattern?.length ?? 0) > 0, { message: 'give --prefix or --pattern: which log groups to onboard', path: ['prefix'] })
   .refine((o) => o.destinationArn || o.centralAccount, { message: 'give --destination-arn or --central-account', path: ['destinationArn'] });
@@ -85,7 +86,7 @@ export function onboardCommand(): Command {
         onRetry: (region, err) => io.err(`onboard: ${region}: ${err.name}, retrying`),
       };
       const progress = new Progress(io, `onboard${o.dryRun ? ' (dry run)' : ''}: log groups`);
-      const clientFor = cloudWatchLogsClients();
+      const clientFor = cloudWatchLogsClients(cloudWatchLogsEndpoint(o));
       const seen = new Set<string>();
       const results = await onboard(clientFor, { ...options, onResult: () => progress.advance(1) }, seen);
       progress.finish();

@@ -2,12 +2,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
+import { z } from 'zod';
 import {
   awsEndpoints,
   createDynamoDbClient,
   createKinesisClient,
   createOpenSearchClient,
   createS3Client,
+  optionFields,
   signsRequests,
   type EndpointOptions,
 } from '../../consumers/index.ts';
@@ -47,6 +49,21 @@ export function operatorClients(options: ClientOptions): OperatorClients {
       return createOpenSearchClient(options.opensearchUrl, service ? { sigv4: { region: options.region, service } } : {});
     }),
   };
+}
+
+/**
+ * Where the CloudWatch Logs control plane is, for the commands that call it (onboard,
+ * destination): one URL for every region (a VPC interface endpoint, an emulator), or `aws`.
+ */
+export const CloudWatchLogsEndpointSchema = z.object({
+  cloudwatchLogsEndpoint: optionFields.endpoint
+    .optional()
+    .meta({ description: "CloudWatch Logs endpoint URL used for every region (a VPC endpoint, an emulator), or 'aws' for real AWS (the default)", arg: 'url' }),
+});
+
+/** The endpoint the CloudWatch Logs clients take: undefined for real AWS. */
+export function cloudWatchLogsEndpoint(options: z.infer<typeof CloudWatchLogsEndpointSchema>): string | undefined {
+  return options.cloudwatchLogsEndpoint === 'aws' ? undefined : options.cloudwatchLogsEndpoint;
 }
 
 /** OpenSearch's own reason for a failed request, instead of the client's generic message. */
