@@ -6,7 +6,7 @@ import { parseGuardDutyFinding } from './parsers/guardduty.ts';
 import { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
 import { isUsableDate } from './parsers/values.ts';
 import { DEFAULT_VPC_FLOW_FORMAT, isVpcFlowHeader, parseVpcFlowFormat, parseVpcFlowLine } from './parsers/vpcflow.ts';
-import { detectSource, type DetectedEvent, type LogGroupSources, type SourceType, type VpcFlowFormats } from './source.ts';
+import { detectSource, logGroupSourceOf, type DetectedEvent, type LogGroupSources, type SourceType, type VpcFlowFormats } from './source.ts';
 import { utcParts } from './utc.ts';
 
 export const DEFAULT_INDEX_PREFIX = 'centralog';
@@ -53,6 +53,23 @@ export interface IndexWindow {
   maxAgeDays?: number;
   /** The ingest time (ms) the window is around; default the clock. Fixed in tests. */
   ingestTime?: number;
+  /**
+   * Take each event's CloudWatch Logs time as its ingest time, unchecked: for replays of the
+   * archive, so an event lands in the index it landed in when first ingested, whenever it is replayed.
+   */
+  fromRecordTime?: boolean;
+}
+
+/**
+ * The time an event's index window is around: its CloudWatch Logs time, which CloudWatch Logs
+ * itself bounds (at most 14 days old, 2 hours ahead, at ingestion) and which the archive keeps,
+ * so live indexing and any later replay name the same index. A record time outside the window
+ * around the clock cannot have come from CloudWatch Logs: the clock is used instead.
+ */
+export function windowReference(window: IndexWindow, recordTime: number): number {
+  if (window.fromRecordTime && Number.isFinite(recordTime)) return recordTime;
+  const now = window.ingestTime ?? Date.now();
+  return eventTimeInRange(recordTime, now, window.maxAgeDays) ? recordTime : now;
 }
 
 /** Why a document went to the ingest day's index instead of its event day's. */
@@ -108,7 +125,8 @@ export class IndexBudget {
 // One-shot hashing (Node 20.12+) costs a third of createHash().update().digest() per id.
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
 
-function hashId(parts: string[]): string {
+/** A stable document id from its parts (sha-256, base64url): the same parts always give the same id. */
+export function hashId(parts: string[]): string {
   const data = parts.join('|');
   return oneShot ? oneShot('sha256', data, 'base64url') : createHash('sha256').update(data).digest('base64url');
 }
@@ -140,7 +158,7 @@ function bindToLogGroup(
   logGroup: string,
 ): { detected: DetectedEvent; mapped: boolean; looksLike?: Exclude<SourceType, 'cloudwatch_logs'> } {
   if (!sources || detected.source === 'cloudwatch_logs') return { detected, mapped: true };
-  const mapping = Object.hasOwn(sources, logGroup) ? sources[logGroup] : undefined;
+  const mapping = logGroupSourceOf(sources, logGroup);
   if (mapping === detected.source) return { detected, mapped: true };
   if (mapping === 'trusted') return { detected, mapped: false };
   // Unmapped groups may still carry flow lines: they claim no identity and feed no detection.
@@ -149,15 +167,16 @@ function bindToLogGroup(
 }
 
 /** The event day's index when the window and the budget allow it, else the ingest day's, tagged why. */
-function boundedIndex(opts: DocumentOptions, prefix: string, source: SourceType, time: Date, body: EcsDocument): string {
+export function boundedIndex(opts: DocumentOptions, prefix: string, source: SourceType, time: Date, body: EcsDocument, recordTime: number): string {
   if (!opts.indexWindow) return indexName(prefix, source, time);
-  const now = opts.indexWindow.ingestTime ?? Date.now();
+  const now = windowReference(opts.indexWindow, recordTime);
   let reason: IndexRedirect;
   if (!eventTimeInRange(time.getTime(), now, opts.indexWindow.maxAgeDays)) reason = 'event_time_out_of_range';
   else {
     const index = indexName(prefix, source, time);
     const ingestDay = indexName(prefix, source, new Date(now));
-    if (index === ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, now)) return index;
+    // The budget counts per hour of the clock, not of record times, which may jump between hours.
+    if (index === ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, opts.indexWindow.ingestTime ?? Date.now())) return index;
     reason = 'index_cap_reached';
   }
   const tags = Array.isArray(body.tags) ? (body.tags as string[]) : (body.tags = []);
@@ -258,7 +277,7 @@ export function toDocument(
     opts.onAccountMismatch?.();
   }
   const id = idParts ? hashId([source, ...idParts]) : documentId(envelope, event.id);
-  return { index: boundedIndex(opts, prefix, source, time, body), id, source, eventTimestamp: event.timestamp, body };
+  return { index: boundedIndex(opts, prefix, source, time, body, event.timestamp), id, source, eventTimestamp: event.timestamp, body };
 }
 
 /**

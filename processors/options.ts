@@ -48,11 +48,14 @@ export const TransformOptionsSchema = z.object({
 export const TRANSFORM_PROCESSOR_BUFFER_MB = 0.25;
 
 /**
- * Which log groups carry which source, `{"<log group>": "cloudtrail" | "vpcflow" | "guardduty" | "trusted"}`
- * (a VPC flow group's format stays in vpcFlowFormats). The one meaning of `logGroupSources` /
+ * Which log groups carry which source, `{"<log group>": "cloudtrail" | "vpcflow" | "guardduty" | "trusted"}`;
+ * a key ending in `*` maps a prefix (a VPC flow group's format stays in vpcFlowFormats). The one meaning of `logGroupSources` /
  * `CENTRALOG_LOG_GROUP_SOURCES` in every entry point.
  */
 export const LogGroupSourcesSchema = z.record(
-  z.string().min(1, 'expected a log group name'),
+  z
+    .string()
+    .min(1, 'expected a log group name')
+    .refine((key) => !key.slice(0, -1).includes('*'), { error: 'expected a log group name, or a prefix ending in * (no * elsewhere)' }),
   z.enum(LOG_GROUP_SOURCES as [LogGroupSource, ...LogGroupSource[]], { error: 'expected cloudtrail, vpcflow, guardduty or trusted' }),
 );

@@ -18,6 +18,30 @@ export type LogGroupSource = 'cloudtrail' | 'vpcflow' | 'guardduty' | 'trusted';
 export const LOG_GROUP_SOURCES: readonly LogGroupSource[] = ['cloudtrail', 'vpcflow', 'guardduty', 'trusted'];
 export type LogGroupSources = Record<string, LogGroupSource>;
 
+/** Compiled maps, built once per map object: lookups sit on every event's path. */
+const compiledSources = new WeakMap<LogGroupSources, (logGroup: string) => LogGroupSource | undefined>();
+
+/**
+ * What a log group is mapped to. A key ending in `*` maps every group it is a prefix of (the
+ * member stack names its groups by pattern, e.g. `aws-cloudtrail-logs-*`); an exact name wins
+ * over a pattern, and a longer pattern over a shorter one. `*` alone maps every group.
+ */
+export function logGroupSourceOf(sources: LogGroupSources, logGroup: string): LogGroupSource | undefined {
+  let lookup = compiledSources.get(sources);
+  if (!lookup) {
+    const exact = new Map<string, LogGroupSource>();
+    const patterns: [string, LogGroupSource][] = [];
+    for (const [key, source] of Object.entries(sources)) {
+      if (key.endsWith('*')) patterns.push([key.slice(0, -1), source]);
+      else exact.set(key, source);
+    }
+    patterns.sort((a, b) => b[0].length - a[0].length);
+    lookup = (group) => exact.get(group) ?? patterns.find(([prefix]) => group.startsWith(prefix))?.[1];
+    compiledSources.set(sources, lookup);
+  }
+  return lookup(logGroup);
+}
+
 /** A log event's message with its source and what detection already parsed. */
 export type DetectedEvent =
   | { source: 'cloudtrail'; record: Record<string, unknown> }

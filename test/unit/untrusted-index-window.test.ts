@@ -143,3 +143,41 @@ describe('IndexBudget', () => {
     expect(reasons).toEqual(['index_cap_reached']);
   });
 });
+
+describe('the window is around the CloudWatch Logs time, so replays name the same index', () => {
+  const ingestTime = Date.parse('2026-06-15T12:00:00Z');
+  // An event CloudWatch Logs received 10 days ago whose own time is 85 days before that.
+  const cwlTime = ingestTime - 10 * DAY;
+  const event = cloudTrail(new Date(cwlTime - 85 * DAY).toISOString());
+
+  it('keeps an event its own day when it was in range of its CloudWatch Logs time, however late the consumer reads it', () => {
+    const doc = toDocuments(envelope(event, cwlTime), { indexWindow: { ingestTime } })[0]!;
+    expect(doc.index).toBe('centralog-aws.cloudtrail-2026.03.12');
+    expect(tags(doc)).toEqual([]);
+  });
+
+  it('names the same index on a replay 100 days later, which around the clock would be out of range', () => {
+    const later = ingestTime + 100 * DAY;
+    const live = toDocuments(envelope(event, cwlTime), { indexWindow: { ingestTime } })[0]!;
+    const replayed = toDocuments(envelope(event, cwlTime), { indexWindow: { ingestTime: later, fromRecordTime: true } })[0]!;
+    expect(replayed.index).toBe(live.index);
+    expect(replayed.id).toBe(live.id);
+    // without the record's time the replay would have redirected it to the replay day: a second document
+    expect(toDocuments(envelope(event, cwlTime), { indexWindow: { ingestTime: later } })[0]!.index).toBe('centralog-aws.cloudtrail-2026.09.23');
+  });
+
+  it('redirects out-of-range events to their CloudWatch Logs day, the same on replay', () => {
+    const far = cloudTrail('2250-06-01T00:00:00Z');
+    const live = toDocuments(envelope(far, cwlTime), { indexWindow: { ingestTime } })[0]!;
+    expect(live.index).toBe('centralog-aws.cloudtrail-2026.06.05');
+    expect(tags(live)).toEqual(['event_time_out_of_range']);
+    const replayed = toDocuments(envelope(far, cwlTime), { indexWindow: { ingestTime: ingestTime + 200 * DAY, fromRecordTime: true } })[0]!;
+    expect(replayed.index).toBe(live.index);
+  });
+
+  it('ignores a record time CloudWatch Logs could not have set (beyond the window around the clock)', () => {
+    const forged = toDocuments(envelope(cloudTrail('2001-01-01T00:00:00Z'), Date.parse('2001-01-01T00:00:00Z')), { indexWindow: { ingestTime } })[0]!;
+    expect(forged.index).toBe('centralog-aws.cloudtrail-2026.06.15');
+    expect(tags(forged)).toEqual(['event_time_out_of_range']);
+  });
+});

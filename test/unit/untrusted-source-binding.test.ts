@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { documentId, guardDutyDocumentId, toDocuments, type CwlEnvelope, type LogGroupSources } from '../../processors/index.ts';
+import { documentId, guardDutyDocumentId, logGroupSourceOf, LogGroupSourcesSchema, toDocuments, type CwlEnvelope, type LogGroupSources } from '../../processors/index.ts';
 
 /**
  * Source detection bound to the log group: only a group mapped to CloudTrail or GuardDuty
@@ -93,5 +93,28 @@ describe('CloudTrail account claims', () => {
   it('leaves an aggregator account (an organisation trail) untagged', () => {
     const docs = toDocuments(envelope('/aws/cloudtrail/org', claim('999999999999')), { logGroupSources: SOURCES, aggregatorAccounts: [OWNER] });
     expect(tags(docs[0]!)).toBeUndefined();
+  });
+});
+
+describe('log group patterns', () => {
+  it('maps every group a pattern ending in * is a prefix of; exact names and longer patterns win', () => {
+    const sources = { 'aws-cloudtrail-logs-*': 'cloudtrail', 'aws-cloudtrail-logs-ops*': 'trusted', 'aws-cloudtrail-logs-111122223333': 'vpcflow' } as const;
+    expect(logGroupSourceOf(sources, 'aws-cloudtrail-logs-999988887777')).toBe('cloudtrail');
+    expect(logGroupSourceOf(sources, 'aws-cloudtrail-logs-ops-eu')).toBe('trusted');
+    expect(logGroupSourceOf(sources, 'aws-cloudtrail-logs-111122223333')).toBe('vpcflow');
+    expect(logGroupSourceOf(sources, 'aws-cloudtrail-log')).toBeUndefined();
+    expect(logGroupSourceOf({ '*': 'trusted' }, '/any/group')).toBe('trusted');
+  });
+
+  it('parses a pattern-mapped group as its source and leaves the rest generic', () => {
+    const docs = toDocuments(envelope('aws-cloudtrail-logs-444455556666', cloudTrail), { logGroupSources: { 'aws-cloudtrail-logs-*': 'cloudtrail' } });
+    expect(docs[0]!.source).toBe('cloudtrail');
+    const other = toDocuments(envelope('/app/aws-cloudtrail-logs-x', cloudTrail), { logGroupSources: { 'aws-cloudtrail-logs-*': 'cloudtrail' } });
+    expect(other[0]!.source).toBe('cloudwatch_logs');
+  });
+
+  it('refuses a * anywhere but at the end of a key, naming it', () => {
+    expect(() => LogGroupSourcesSchema.parse({ '/aws/*/flow': 'vpcflow' })).toThrow(/prefix ending in \*/);
+    expect(LogGroupSourcesSchema.parse({ '/aws/vpc/*': 'vpcflow' })).toEqual({ '/aws/vpc/*': 'vpcflow' });
   });
 });
