@@ -58,7 +58,7 @@ export function emptyCounters(): ConsumerCounters {
     created: 0,
     duplicates: 0,
     deadLettered: 0,
-    indexedBySource: { cloudtrail: 0, vpcflow: 0, guardduty: 0, cloudwatch_logs: 0 },
+    indexedBySource: { cloudtrail: 0, vpcflow: 0, guardduty: 0, elb: 0, cloudwatch_logs: 0 },
     checkpoints: 0,
   };
 }
@@ -106,6 +106,18 @@ export class ConsumerMetrics {
   readonly arrivalLag = new Gauge({
     name: 'centralog_consumer_shard_arrival_lag_seconds',
     help: 'Now minus ApproximateArrivalTimestamp of the last record read, per shard (0 when caught up)',
+    labelNames: ['shard'],
+    registers: [this.registry],
+  });
+  readonly readCalls = new Counter({
+    name: 'centralog_consumer_read_calls_total',
+    help: 'Kinesis read calls made, per shard and call (GetRecords when polling, SubscribeToShard with fan-out)',
+    labelNames: ['shard', 'call'],
+    registers: [this.registry],
+  });
+  readonly readThrottles = new Counter({
+    name: 'centralog_consumer_read_throttles_total',
+    help: "Reads refused with ProvisionedThroughputExceededException per shard: the shard's 5 GetRecords calls/s or 2 MB/s are spent (shared with Firehose and every other polling reader)",
     labelNames: ['shard'],
     registers: [this.registry],
   });

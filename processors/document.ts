@@ -208,6 +208,21 @@ function parse(
 }
 
 /**
+ * Sets the fields every document shares, in place (both ways in use it): parsers' own values
+ * win where both exist (e.g. the account). Returns the `cloud` and `aws` objects for the caller's part.
+ */
+export function stampShared(body: EcsDocument, source: SourceType, time: Date): { cloud: EcsDocument; aws: EcsDocument } {
+  body['@timestamp'] = time.toISOString();
+  body.ecs = { version: ECS_VERSION };
+  const ev = (body.event ??= {}) as EcsDocument;
+  ev.dataset = `aws.${source}`;
+  ev.module = 'aws';
+  const cloud = (body.cloud ??= {}) as EcsDocument;
+  cloud.provider = 'aws';
+  return { cloud, aws: (body.aws ??= {}) as EcsDocument };
+}
+
+/**
  * Turns one CloudWatch Logs event into its OpenSearch document (ECS field names).
  * An event that looks like a known source but fails to parse becomes a generic
  * `aws.cloudwatch_logs` document tagged with the parse error: never dropped.
@@ -253,16 +268,8 @@ export function toDocument(
       body.error = { type: 'ParseError', message: result.error.message };
     }
   }
-  body['@timestamp'] = time.toISOString();
-  // Shared fields, set in place: parsers' own values win where both exist (e.g. the account).
-  body.ecs = { version: ECS_VERSION };
-  const ev = (body.event ??= {}) as EcsDocument;
-  ev.dataset = `aws.${source}`;
-  ev.module = 'aws';
-  const cloud = (body.cloud ??= {}) as EcsDocument;
-  cloud.provider = 'aws';
+  const { cloud, aws } = stampShared(body, source, time);
   cloud.account ??= { id: envelope.owner };
-  const aws = (body.aws ??= {}) as EcsDocument;
   aws.cloudwatch = {
     owner: envelope.owner,
     log_group: envelope.logGroup,

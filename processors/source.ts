@@ -1,10 +1,13 @@
 import { obj, type Obj } from './parsers/values.ts';
-import { DEFAULT_VPC_FLOW_FORMAT, looksLikeVpcFlowLine } from './parsers/vpcflow.ts';
+import { DEFAULT_VPC_FLOW_FORMAT, looksLikeVpcFlowLine, mayBeWrappedVpcFlowLine, wrappedVpcFlowLine } from './parsers/vpcflow.ts';
 
-/** The source families centralog indexes; `cloudwatch_logs` is the generic fallback. */
-export type SourceType = 'cloudtrail' | 'vpcflow' | 'guardduty' | 'cloudwatch_logs';
+/**
+ * The source families centralog indexes; `cloudwatch_logs` is the generic fallback. `elb`
+ * (load balancer access logs) only arrives as S3 objects, so payload detection never returns it.
+ */
+export type SourceType = 'cloudtrail' | 'vpcflow' | 'guardduty' | 'elb' | 'cloudwatch_logs';
 
-export const SOURCE_TYPES: readonly SourceType[] = ['cloudtrail', 'vpcflow', 'guardduty', 'cloudwatch_logs'];
+export const SOURCE_TYPES: readonly SourceType[] = ['cloudtrail', 'vpcflow', 'guardduty', 'elb', 'cloudwatch_logs'];
 
 /** Custom VPC flow log formats (field names, in order) by log group name. */
 export type VpcFlowFormats = Record<string, string[]>;
@@ -100,12 +103,18 @@ export function detectSource(message: string, vpcFlowFormat?: string[]): Detecte
       }
     }
     if (isBareFinding(json)) return { source: 'guardduty', finding: json };
-    return { source: 'cloudwatch_logs', json };
+    // A flow line some forwarders wrap as {"message": "2 123456789012 eni-..."}.
+    const wrapped = wrappedVpcFlowLine(json);
+    return (wrapped !== undefined ? detectVpcFlowLine(wrapped, vpcFlowFormat) : undefined) ?? { source: 'cloudwatch_logs', json };
   }
-  const fields = splitFields(trimmed);
-  if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return { source: 'vpcflow', line: trimmed, format: vpcFlowFormat };
-  if (looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT)) return { source: 'vpcflow', line: trimmed, format: DEFAULT_VPC_FLOW_FORMAT };
-  return { source: 'cloudwatch_logs' };
+  return detectVpcFlowLine(trimmed, vpcFlowFormat) ?? { source: 'cloudwatch_logs' };
+}
+
+function detectVpcFlowLine(line: string, vpcFlowFormat: string[] | undefined): DetectedEvent | undefined {
+  const fields = splitFields(line);
+  if (vpcFlowFormat && looksLikeVpcFlowLine(fields, vpcFlowFormat)) return { source: 'vpcflow', line, format: vpcFlowFormat };
+  if (looksLikeVpcFlowLine(fields, DEFAULT_VPC_FLOW_FORMAT)) return { source: 'vpcflow', line, format: DEFAULT_VPC_FLOW_FORMAT };
+  return undefined;
 }
 
 /**
@@ -121,6 +130,7 @@ export function sniffSource(message: string, vpcFlowFormat?: string[]): SourceTy
     (message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'))) ||
     (message.includes('"aws.guardduty"') && message.includes('"GuardDuty Finding"')) ||
     (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"')) ||
-    message.includes('\\u'); // an escape could spell any of them
+    message.includes('\\u') || // an escape could spell any of them
+    mayBeWrappedVpcFlowLine(message);
   return candidate ? detectSource(message, vpcFlowFormat).source : 'cloudwatch_logs';
 }

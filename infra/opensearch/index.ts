@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), 'templates');
 
 /** Index families, one per source: `<prefix>-aws.<family>-YYYY.MM.DD`. */
-export const INDEX_FAMILIES = ['cloudtrail', 'vpcflow', 'guardduty', 'cloudwatch_logs'] as const;
+export const INDEX_FAMILIES = ['cloudtrail', 'vpcflow', 'guardduty', 'elb', 'cloudwatch_logs'] as const;
 export type IndexFamily = (typeof INDEX_FAMILIES)[number];
 
 export interface ComponentTemplate {
@@ -41,10 +41,10 @@ export function baseComponentTemplate(prefix: string): ComponentTemplate {
   return { name: `${prefix}-aws-base`, body: withVersion(readJson('base.json'), { managed_by: 'centralog' }) };
 }
 
-/** One index template per family, composed of the base and the family's own mappings. */
+/** One index template per family, composed of the base and the family's own mappings, and the alerts'. */
 export function indexTemplates(prefix: string): IndexTemplate[] {
   const base = baseComponentTemplate(prefix);
-  return INDEX_FAMILIES.map((family) => {
+  const families = INDEX_FAMILIES.map((family) => {
     const mappings = readJson(`${family}.json`);
     const body = {
       index_patterns: [`${prefix}-aws.${family}-*`],
@@ -54,6 +54,21 @@ export function indexTemplates(prefix: string): IndexTemplate[] {
     };
     return { name: `${prefix}-aws.${family}`, body: withVersion(body, { managed_by: 'centralog', family }) };
   });
+  return [...families, alertsIndexTemplate(prefix, base)];
+}
+
+/**
+ * Detection alerts, `<prefix>-alerts-YYYY.MM`: the base's ECS fields (event.severity, rule.*,
+ * cloud.*, user.*, source.ip) plus the alert's own (rule.author, centralog.alert.*).
+ */
+function alertsIndexTemplate(prefix: string, base: ComponentTemplate): IndexTemplate {
+  const body = {
+    index_patterns: [`${prefix}-alerts-*`],
+    priority: 100,
+    composed_of: [base.name],
+    template: { mappings: { dynamic: false, ...readJson('alerts.json') } },
+  };
+  return { name: `${prefix}-alerts`, body: withVersion(body, { managed_by: 'centralog', family: 'alerts' }) };
 }
 
 /** Minimal surface of the OpenSearch client this needs, so callers pass any client version. */

@@ -34,7 +34,7 @@ export interface ParsedEvent {
 export class ParseError extends Error {
   override readonly name = 'ParseError';
   constructor(
-    readonly source: 'cloudtrail' | 'vpcflow' | 'guardduty',
+    readonly source: 'cloudtrail' | 'vpcflow' | 'guardduty' | 'elb',
     message: string,
   ) {
     super(`${source}: ${message}`);

@@ -161,7 +161,7 @@ describe('detectSource: generic cloudwatch_logs fallback', () => {
     expect(detectSource(JSON.stringify(ec2State))).toEqual({ source: 'cloudwatch_logs', json: ec2State });
   });
 
-  it('declares exactly the four source families in SOURCE_TYPES', () => {
-    expect([...SOURCE_TYPES].sort()).toEqual(['cloudtrail', 'cloudwatch_logs', 'guardduty', 'vpcflow']);
+  it('declares exactly the five source families in SOURCE_TYPES', () => {
+    expect([...SOURCE_TYPES].sort()).toEqual(['cloudtrail', 'cloudwatch_logs', 'elb', 'guardduty', 'vpcflow']);
   });
 });
