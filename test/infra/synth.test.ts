@@ -13,8 +13,8 @@ const VENV = process.env.CENTRALOG_LINT_VENV ?? join(homedir(), '.cache', 'centr
 const CFN_LINT = join(VENV, 'bin', 'cfn-lint');
 const CHECKOV = join(VENV, 'bin', 'checkov');
 const haveLinters = existsSync(CFN_LINT) && existsSync(CHECKOV);
-// Never skipped: `npm test` builds them first (scripts/lint-venv.sh).
-if (!haveLinters) throw new Error(`cfn-lint/checkov missing in ${VENV}: run bash scripts/lint-venv.sh (npm test does)`);
+// Never skipped: `npm test` builds them first (scripts/python-venvs.sh).
+if (!haveLinters) throw new Error(`cfn-lint/checkov missing in ${VENV}: run bash scripts/python-venvs.sh lint (npm test does)`);
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
