@@ -10,6 +10,10 @@ export const DemoOptionsSchema = z.object({
   rate: positive(100_000).default(200).meta({ description: 'log events produced per second, all accounts together', arg: 'events-per-second' }),
   accounts: int(1, 1000).default(3).meta({ description: 'member accounts to simulate', arg: 'n' }),
   shards: int(1, 64).default(4).meta({ description: 'shards of the central Kinesis stream', arg: 'n' }),
+  retrieval: z
+    .enum(['polling', 'fanout'])
+    .default('polling')
+    .meta({ description: "how the consumer reads the stream: polling (GetRecords within a per-shard budget) | fanout (enhanced fan-out, here through the local SubscribeToShard endpoint)", arg: 'mode' }),
   workers: int(1, 16).default(2).meta({ description: 'consumer workers sharing the shards through the lease table', arg: 'n' }),
   indexPrefix: indexPrefix.default(DEFAULT_INDEX_PREFIX).meta({ description: 'OpenSearch index prefix', arg: 'prefix' }),
   drainTimeout: positive(3600).default(120).meta({ description: 'how long to wait for the pipeline to catch up after producing', arg: 'seconds' }),

@@ -101,6 +101,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         workerId: `demo-worker-${i + 1}`,
         indexPrefix: options.indexPrefix,
         idleBackoffMs: 250,
+        retrieval: options.retrieval,
+        fanoutEndpoint: stack!.fanoutEndpoint,
       });
       return createConsumer(consumer, { log, lag }).worker;
     });

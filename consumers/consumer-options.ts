@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { DEFAULT_INDEX_PREFIX, DEFAULT_MAX_EVENT_AGE_DAYS, LogGroupSourcesSchema, VpcFlowFormatsSchema } from '../processors/index.ts';
 import { EndpointOptionsSchema } from './config/endpoints.ts';
-import { bool, httpUrl, indexPrefix, int, json, positive } from './config/options.ts';
+import { bool, endpoint, httpUrl, indexPrefix, int, json, positive } from './config/options.ts';
 
 const MiB = 1024 * 1024;
 
@@ -47,7 +47,29 @@ export const ConsumerOptionsSchema = z.object({
   maxEventBytes: int(1024, 16 * MiB)
     .default(MAX_EVENT_BYTES)
     .meta({ description: 'events with a larger message are dead-lettered (CloudWatch Logs accepts up to 1 MiB since 2025)', arg: 'bytes' }),
-  idleBackoffMs: int(0, 60_000).default(1000).meta({ description: 'wait after an empty GetRecords', arg: 'ms' }),
+  retrieval: z
+    .enum(['polling', 'fanout'])
+    .default('polling')
+    .meta({ description: "polling (GetRecords within --read-calls-per-second, sharing each shard's 5 calls/s and 2 MB/s with Firehose) | fanout (enhanced fan-out: SubscribeToShard over HTTP/2, 2 MB/s per shard of its own; recommended in production)", arg: 'mode' }),
+  readCallsPerSecond: int(1, 5)
+    .default(3)
+    .meta({ description: "polling: GetRecords calls per shard per second at most, of the 5 every polling reader shares (Firehose takes about 1)", arg: 'n' }),
+  idleBackoffMs: int(0, 60_000)
+    .default(1000)
+    .meta({ description: 'polling: longest wait between GetRecords on an idle shard (each empty response doubles the wait up to this; data resets it)', arg: 'ms' }),
+  streamConsumerArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[^/]+\/consumer\/[^:]+:\d+$/, 'expected a Kinesis stream consumer ARN (arn:aws:kinesis:<region>:<account>:stream/<stream>/consumer/<name>:<timestamp>)')
+    .optional()
+    .meta({ description: 'fanout: the registered stream consumer to subscribe with (the one the central stack creates); unset: register --stream-consumer-name', arg: 'arn' }),
+  streamConsumerName: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'expected 1-128 of letters, digits, _ . -')
+    .default('centralog-consumer')
+    .meta({ description: 'fanout: the stream consumer to register (or reuse) when no --stream-consumer-arn is given', arg: 'name' }),
+  fanoutEndpoint: endpoint
+    .optional()
+    .meta({ description: "fanout: HTTP/2 endpoint for SubscribeToShard and the stream consumer calls (default: the Kinesis endpoint; 'aws' for real AWS)", arg: 'url' }),
   retryDelayMs: int(1, 60_000).default(1000).meta({ description: 'first wait before redelivering a batch that could not be delivered', arg: 'ms' }),
   breaker: bool
     .default(true)

@@ -10,6 +10,9 @@ import { ConsumerMetrics, type LatencySample } from './metrics.ts';
 import { createOpenSearchClient } from './opensearch-client.ts';
 import type { LogFunction } from './scheduler/shard-processor.ts';
 import { Worker } from './scheduler/worker.ts';
+import { createFanOutKinesisClient } from './retrieval/fanout-client.ts';
+import { FanOutRetrieval } from './retrieval/fanout-reader.ts';
+import { StreamConsumer } from './retrieval/stream-consumer.ts';
 import { DeadLetterSink } from './sinks/dead-letter.ts';
 import { BulkSink } from './sinks/opensearch-bulk.ts';
 
@@ -20,6 +23,14 @@ export function signsRequests(options: Pick<ConsumerOptions, 'opensearchAuth' | 
   if (options.opensearchAuth === 'sigv4') return service;
   if (options.opensearchAuth === 'auto' && /\.(es|aoss)\.amazonaws\.com$/.test(host)) return service;
   return undefined;
+}
+
+/** Enhanced fan-out through the stream consumer given or registered by name, over its own HTTP/2 client. */
+function fanOutRetrieval(options: ConsumerOptions, kinesisEndpoint: string | undefined, log?: LogFunction): FanOutRetrieval {
+  const endpoint = options.fanoutEndpoint === undefined ? kinesisEndpoint : options.fanoutEndpoint === 'aws' ? undefined : options.fanoutEndpoint;
+  const kinesis = createFanOutKinesisClient(options.region, endpoint);
+  const consumer = new StreamConsumer({ kinesis, streamName: options.streamName, arn: options.streamConsumerArn, name: options.streamConsumerName });
+  return new FanOutRetrieval({ kinesis, consumer, log });
 }
 
 export interface ConsumerParts {
@@ -43,6 +54,7 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
   const service = signsRequests(options);
   const opensearch = createOpenSearchClient(options.opensearchUrl, service ? { sigv4: { region: options.region, service } } : {});
   const metrics = new ConsumerMetrics();
+  const fanout = options.retrieval === 'fanout' ? fanOutRetrieval(options, endpoints.kinesis, deps.log) : undefined;
   const worker = new Worker({
     workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     kinesis: createKinesisClient(endpoints),
@@ -63,7 +75,8 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
       indexBudget: new IndexBudget(options.maxNewIndicesPerHour),
       onRedirect: (reason, source) => metrics.documentsRedirected.inc({ reason, source }),
     },
-    reader: { limit: options.maxRecordsPerRead, idleBackoffMs: options.idleBackoffMs },
+    reader: { limit: options.maxRecordsPerRead, maxCallsPerSecond: options.readCallsPerSecond, maxIdleIntervalMs: options.idleBackoffMs },
+    retrieval: fanout,
     lease: { failoverTimeMs: options.failoverTimeMs, maxLeasesForWorker: options.maxLeasesForWorker },
     maxInFlightBatches: options.maxInFlightBatches,
     batchBytes: options.batchBytes,

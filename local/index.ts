@@ -26,4 +26,6 @@ export {
 export { ElasticMqStartError, elasticMqConfig, startElasticMq, type ElasticMqOptions, type RunningElasticMq } from './elasticmq.ts';
 export { freePort } from './ports.ts';
 export { parseStackEnv, startLocalStack, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';
+export { startFanOutEndpoint, type FanOutEndpoint, type FanOutEndpointOptions } from './fanout-endpoint.ts';
+export { startThrottlingProxy, type ThrottlingProxy } from './throttling-proxy.ts';
 export { isRejectedItem, startFaultProxy, type FaultMode, type FaultProxy, type FaultProxyCounters } from './fault-proxy.ts';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { awsEndpoints, LocalStackEnvSchema, resolveOptions, type AwsEndpoints } from '../consumers/index.ts';
 import { startDynamoDb, startKinesis, startS3, type RunningEmulator } from './emulators.ts';
+import { startFanOutEndpoint } from './fanout-endpoint.ts';
 import { startOpenSearch, type RunningOpenSearch } from './opensearch.ts';
 
 export type StackEnv = z.infer<typeof LocalStackEnvSchema>;
@@ -22,6 +23,8 @@ export interface StackService {
 export interface LocalStack {
   endpoints: AwsEndpoints;
   opensearchUrl: string;
+  /** The local enhanced fan-out endpoint (HTTP/2) in front of the embedded Kinesis; undefined when Kinesis comes from the environment. */
+  fanoutEndpoint?: string;
   services: StackService[];
   opensearch?: RunningOpenSearch;
   stop(): Promise<void>;
@@ -58,6 +61,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return { name, endpoint: emulator.endpoint, embedded: true };
     };
     const kinesis = await pick('kinesis', env.kinesisEndpoint, startKinesis);
+    // kinesalite has no SubscribeToShard: a local endpoint serves it from kinesalite's records.
+    const fanout = kinesis.embedded ? await startFanOutEndpoint({ kinesisEndpoint: kinesis.endpoint, region: env.region }) : undefined;
+    if (fanout) started.push({ name: 'kinesis-fanout', endpoint: fanout.url, stop: fanout.stop });
     const dynamodb = await pick('dynamodb', env.dynamodbEndpoint, startDynamoDb);
     const s3 = await pick('s3', env.s3Endpoint, () => startS3());
     let opensearchUrl = env.opensearchUrl;
@@ -71,6 +77,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       endpoints: awsEndpoints({ region: env.region, kinesisEndpoint: kinesis.endpoint, dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint }),
       opensearchUrl,
+      fanoutEndpoint: fanout?.url,
       services: [kinesis, dynamodb, s3, { name: 'opensearch', endpoint: opensearchUrl, embedded: opensearch !== undefined }],
       opensearch,
       stop,

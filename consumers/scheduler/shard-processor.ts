@@ -5,7 +5,8 @@ import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import type { HeldLease, LeaseCoordinator } from '../leases/lease-coordinator.ts';
 import { SHARD_END, TRIM_HORIZON, type Lease, type LeaseTable } from '../leases/lease-table.ts';
 import { parentsFinished } from '../leases/shard-sync.ts';
-import { ShardReader, type ShardReaderOptions, type StartPosition } from '../retrieval/shard-reader.ts';
+import { PollingRetrieval, type Retrieval } from '../retrieval/polling.ts';
+import type { RecordReader, ShardReaderOptions, StartPosition } from '../retrieval/shard-reader.ts';
 import { SystemicRefusalError } from '../sinks/refusals.ts';
 import type { Accounting, DeliveryOutcome } from './accounting.ts';
 import { prepareBatch, type PreparedBatch } from './batch.ts';
@@ -30,6 +31,8 @@ export interface ShardProcessorContext {
   vpcFlowFormats?: VpcFlowFormats;
   documents?: DocumentOptions;
   reader?: ShardReaderOptions;
+  /** Polling within `reader`'s budget unless given (fan-out). */
+  retrieval?: Retrieval;
   batchBytes: number;
   maxEventBytes: number;
   retry: BackoffPolicy;
@@ -64,7 +67,7 @@ function recordBytes(records: _Record[]): number {
  */
 export class ShardProcessor {
   readonly shardId: string;
-  private reader: ShardReader | undefined;
+  private reader: RecordReader | undefined;
   /** Aborts on lease loss or shutdown: stop reading. */
   private readonly reading: AbortSignal;
   /** Aborts on lease loss or abandon: stop delivering (without a checkpoint). */
@@ -89,13 +92,13 @@ export class ShardProcessor {
           failures = 0;
           if (step === 'stopped') return this.shutdownRequestedOrLost();
           if (step === 'shard-end') return await this.shardEnded();
-          if (step === 'idle') await sleep(this.ctx.reader?.idleBackoffMs ?? 1000, undefined, { signal: this.reading });
         }
       } catch (err) {
         if (this.reading.aborted) return this.shutdownRequestedOrLost();
         // Kinesis or DynamoDB unreachable: read again from the lease's checkpoint after a pause.
         const delay = backoffDelay(++failures, this.ctx.retry);
         this.log('error', 'shard processing failed; restarting from its checkpoint', { error: String(err), retryInMs: Math.round(delay) });
+        this.reader?.close();
         this.reader = undefined;
         try {
           await sleep(delay, undefined, { signal: this.reading });
@@ -114,11 +117,8 @@ export class ShardProcessor {
       this.ctx.coordinator.forget(this.shardId);
       return false;
     }
-    // The wait after an empty read is taken here, where shutdown can cut it short.
-    this.reader = new ShardReader(this.ctx.kinesis, this.ctx.streamName, this.shardId, startPosition(this.held.lease.checkpoint), {
-      ...this.ctx.reader,
-      idleBackoffMs: 0,
-    });
+    const retrieval = this.ctx.retrieval ?? new PollingRetrieval(this.ctx.kinesis, this.ctx.streamName, this.ctx.reader);
+    this.reader = retrieval.open(this.shardId, startPosition(this.held.lease.checkpoint), { signal: this.reading, metrics: this.ctx.accounting.metrics });
     this.log('info', 'shard reading', { parentShardIds: this.held.lease.parentShardIds, checkpoint: this.held.lease.checkpoint, at: Date.now() });
     return true;
   }
@@ -146,6 +146,8 @@ export class ShardProcessor {
   private async processRecords(): Promise<'stopped' | 'idle' | 'more' | 'shard-end'> {
     const { limit, accounting } = this.ctx;
     const metrics = accounting.metrics;
+    // The read budget's wait (or fan-out's wait for an event) holds no in-flight slot.
+    await this.reader!.ready(this.reading);
     await limit.acquire(this.reading);
     let bytes = 0;
     try {
@@ -255,6 +257,7 @@ export class ShardProcessor {
 
   /** Stopped before the shard's end: either the lease was lost or the worker is shutting down. */
   private shutdownRequestedOrLost(): void {
+    this.reader?.close();
     this.reader = undefined;
     if (this.held.lost.signal.aborted) this.leaseLost();
     else this.shutdownRequested();

@@ -5,6 +5,7 @@ import { LeaseCoordinator, type LeaseCoordinatorOptions, type LeaseEvent } from 
 import type { LeaseTable } from '../leases/lease-table.ts';
 import { syncShardLeases } from '../leases/shard-sync.ts';
 import { ConsumerMetrics, LatencySample, type ConsumerCounters } from '../metrics.ts';
+import type { Retrieval } from '../retrieval/polling.ts';
 import type { ShardReaderOptions } from '../retrieval/shard-reader.ts';
 import type { DeadLetterSink } from '../sinks/dead-letter.ts';
 import type { BulkSink } from '../sinks/opensearch-bulk.ts';
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   documents?: DocumentOptions;
   /** GetRecords limits; `idleBackoffMs` is the wait after an empty response (default 1000). */
   reader?: ShardReaderOptions;
+  /** How shards are read: polling within `reader`'s budget unless given (enhanced fan-out). */
+  retrieval?: Retrieval;
   lease?: LeaseCoordinatorOptions;
   /**
    * Batches (one GetRecords response each, ≤ 10 MiB by the Kinesis limit) held at once
@@ -120,6 +123,7 @@ export class Worker {
       vpcFlowFormats: opts.vpcFlowFormats,
       documents: opts.documents,
       reader: opts.reader,
+      retrieval: opts.retrieval,
       batchBytes: opts.batchBytes ?? 5 * 1024 * 1024,
       maxEventBytes: opts.maxEventBytes ?? MAX_EVENT_BYTES,
       retry: { baseMs: opts.retryDelayMs ?? 1000, maxMs: 30_000 },
