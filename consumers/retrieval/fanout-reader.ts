@@ -35,8 +35,8 @@ function retryable(err: unknown): boolean {
   const name = (err as { name?: string })?.name ?? '';
   if (err instanceof ResourceInUseException || name === 'ResourceInUseException') return true;
   if (name === 'InternalFailureException' || name === 'KMSThrottlingException' || name === 'LimitExceededException') return true;
-  const code = (err as { code?: string })?.code ?? '';
-  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ERR_HTTP2_|ETIMEDOUT)/.test(code) || /ERR_HTTP2|socket hang up|aborted|closed|Protocol error/i.test(String((err as Error)?.message));
+  // A transport failure (reset, premature close, HTTP/2 error) carries no service metadata.
+  return err instanceof Error && !('$metadata' in err) && !(err instanceof TypeError) && !(err instanceof RangeError);
 }
 
 function startingPosition(start: StartPosition): StartingPosition {
