@@ -1,8 +1,5 @@
 // Reads the shipped OpenSearch Dashboards saved objects the way OpenSearch Dashboards does, for
 // the dashboards tests: which fields each visualisation uses, and the `_search` body it sends.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSavedObjects, type SavedObject } from '../cli/ops/dashboards.ts';
 import { baseComponentTemplate, indexTemplates } from '../infra/opensearch/index.ts';
 
@@ -99,12 +96,9 @@ export function flattenMappings(properties: Record<string, any>, prefix = '', ou
   return out;
 }
 
-const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', 'infra', 'opensearch', 'templates');
-const ALERTS_TEMPLATE = join(TEMPLATES, 'alerts.json');
-
 /**
- * The alert document contract, for as long as the alerts index template is not in the tree:
- * the fields and types the alerts dashboard relies on. Once alerts.json exists it is read instead.
+ * The alert document contract, for as long as no index template covers `centralog-alerts-*`:
+ * the fields and types the alerts dashboard relies on. Once the template exists it is read instead.
  */
 const ALERT_CONTRACT: Record<string, string> = {
   '@timestamp': 'date',
@@ -121,30 +115,24 @@ const ALERT_CONTRACT: Record<string, string> = {
   'centralog.alert.source.index': 'keyword',
 };
 
-/** Where the alerts mapping came from, for messages. */
-export const alertsMappingSource = (): string => (existsSync(ALERTS_TEMPLATE) ? ALERTS_TEMPLATE : 'the alert document contract (no alerts.json yet)');
+const templateFor = (title: string) => indexTemplates('centralog').find((t) => ((t.body as any).index_patterns as string[]).includes(title));
 
-function alertsMapping(base: FieldTypes): FieldTypes {
-  if (!existsSync(ALERTS_TEMPLATE)) return new Map(Object.entries(ALERT_CONTRACT));
-  const t = JSON.parse(readFileSync(ALERTS_TEMPLATE, 'utf8')) as Record<string, any>;
-  // Either a family-style file ({properties}, composed with the base) or a whole index template.
-  const own = t.properties ?? t.template?.mappings?.properties ?? t.mappings?.properties ?? {};
-  const composed = t.properties !== undefined || (t.composed_of ?? []).some((c: string) => /base/.test(c));
-  return flattenMappings(own, '', composed ? new Map(base) : new Map());
-}
+/** Where the alerts mapping came from, for messages. */
+export const alertsMappingSource = (): string => templateFor('centralog-alerts-*')?.name ?? 'the alert document contract (no alerts index template yet)';
 
 /**
- * The field types of the indices an index pattern title covers (default prefix): a family's
- * base + own mappings; `centralog-aws.*` only the base (what every family has); alerts their own.
+ * The field types of the indices an index pattern title covers (default prefix): the index
+ * template whose pattern it is (with the base it is composed of); `centralog-aws.*` only the
+ * base, which every family has.
  */
 export function mappingsFor(title: string): FieldTypes | undefined {
-  const base = flattenMappings((baseComponentTemplate('centralog').body as any).template.mappings.properties);
-  if (title === 'centralog-aws.*') return base;
-  if (title === 'centralog-alerts-*') return alertsMapping(base);
-  const family = /^centralog-aws\.([a-z_]+)-\*$/.exec(title)?.[1];
-  const t = indexTemplates('centralog').find((x) => x.name === `centralog-aws.${family}`);
-  if (!t) return undefined;
-  return flattenMappings((t.body as any).template.mappings.properties, '', new Map(base));
+  const base = baseComponentTemplate('centralog');
+  const baseTypes = flattenMappings((base.body as any).template.mappings.properties);
+  if (title === 'centralog-aws.*') return baseTypes;
+  const t = templateFor(title);
+  if (!t) return title === 'centralog-alerts-*' ? new Map(Object.entries(ALERT_CONTRACT)) : undefined;
+  const composed = ((t.body as any).composed_of ?? []).includes(base.name);
+  return flattenMappings((t.body as any).template.mappings.properties, '', composed ? new Map(baseTypes) : new Map());
 }
 
 export const AGGREGATABLE = new Set(['keyword', 'long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long', 'date', 'date_nanos', 'ip', 'boolean']);

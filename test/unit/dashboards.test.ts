@@ -46,6 +46,7 @@ const SHIPPED_IDS = [
   'centralog-index-pattern-vpcflow',
   'centralog-index-pattern-cloudtrail',
   'centralog-index-pattern-guardduty',
+  'centralog-index-pattern-elb',
   'centralog-index-pattern-cloudwatch_logs',
   'centralog-index-pattern-pipeline',
   'centralog-index-pattern-alerts',
@@ -187,12 +188,13 @@ describe('shipped saved objects: the import API format', () => {
     expect(problems).toEqual([]);
   });
 
-  it('index patterns: one per source family, the pipeline and the alerts, each with a time field; none with a partial field list', () => {
+  it('index patterns: one per index family, the pipeline and the alerts, each with a time field; none with a partial field list', () => {
     const patterns = byType('index-pattern').map((o) => [o.attributes.title, o.attributes.timeFieldName]);
     expect(patterns).toEqual([
       ['centralog-aws.vpcflow-*', '@timestamp'],
       ['centralog-aws.cloudtrail-*', '@timestamp'],
       ['centralog-aws.guardduty-*', '@timestamp'],
+      ['centralog-aws.elb-*', '@timestamp'],
       ['centralog-aws.cloudwatch_logs-*', '@timestamp'],
       ['centralog-aws.*', 'event.ingested'],
       ['centralog-alerts-*', '@timestamp'],
@@ -326,6 +328,7 @@ describe('prefix and import', () => {
       'acme-prod-aws.vpcflow-*',
       'acme-prod-aws.cloudtrail-*',
       'acme-prod-aws.guardduty-*',
+      'acme-prod-aws.elb-*',
       'acme-prod-aws.cloudwatch_logs-*',
       'acme-prod-aws.*',
       'acme-prod-alerts-*',
