@@ -102,7 +102,7 @@ describe('enhanced fan-out against the local SubscribeToShard endpoint', () => {
     expect(headers['content-type']).toBe('application/vnd.amazon.eventstream');
     const codec = new EventStreamCodec((b) => Buffer.from(b).toString('utf8'), (s) => Buffer.from(s, 'utf8'));
     let buf = Buffer.concat(chunks);
-    const messages = [];
+    const messages: Array<ReturnType<typeof codec.decode>> = [];
     while (buf.length >= 4 && buf.readUInt32BE(0) <= buf.length) {
       const len = buf.readUInt32BE(0);
       messages.push(codec.decode(buf.subarray(0, len)));
