@@ -2,7 +2,7 @@
  * Reads a Sigma field name from an event. Dots walk into nested objects (CloudTrail's
  * `requestParameters.ipPermissions.items.ipRanges.items.cidrIp`); an array met on the way, or at
  * the end, stands for each of its elements, so a test holds if it holds for any of them.
- * A key that itself contains the rest of the dotted name is also followed.
+ * A key that itself contains dots (`{"a.b": ...}` for `a.b.c`) is also followed.
  */
 export interface FieldPath {
   readonly name: string;
@@ -16,9 +16,10 @@ const ANY = (): boolean => true;
 
 export function fieldPath(name: string): FieldPath {
   const segments = name.split('.');
-  // rests[i]: the segments from i on joined again, for keys that contain dots themselves.
-  const rests = segments.map((_, i) => segments.slice(i).join('.'));
+  // dotted[i]: [key, next segment index] for each run of two or more segments from i joined
+  // again, for keys that contain dots themselves.
   const last = segments.length;
+  const dotted = segments.map((_, i) => segments.slice(i + 1).map((__, k) => [segments.slice(i, i + k + 2).join('.'), i + k + 2] as const));
 
   const walk = (node: unknown, i: number, test: (value: unknown) => boolean): boolean => {
     if (Array.isArray(node)) {
@@ -30,7 +31,7 @@ export function fieldPath(name: string): FieldPath {
     const obj = node as Record<string, unknown>;
     const value = obj[segments[i]!];
     if (value !== undefined && Object.hasOwn(obj, segments[i]!) && walk(value, i + 1, test)) return true;
-    if (i < last - 1 && Object.hasOwn(obj, rests[i]!)) return walk(obj[rests[i]!], last, test);
+    for (const [key, next] of dotted[i]!) if (Object.hasOwn(obj, key) && walk(obj[key], next, test)) return true;
     return false;
   };
 

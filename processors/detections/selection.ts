@@ -143,7 +143,8 @@ function compileValue(key: string, mods: string[], value: unknown): ValueTest {
   }
 
   const cased = has('cased');
-  const op = mods.find((m) => STRING_OPS.has(m));
+  // A keyword (no field) is searched for anywhere in a value, as in a full-text search.
+  const op = mods.find((m) => STRING_OPS.has(m)) ?? (key.startsWith('|') || key === '' ? 'contains' : undefined);
   if (mods.filter((m) => STRING_OPS.has(m)).length > 1) throw new UnsupportedRuleError(`'${key}': more than one of contains/startswith/endswith`);
   const wrap = (pattern: string) => (op === 'contains' ? `*${pattern}*` : op === 'startswith' ? `${pattern}*` : op === 'endswith' ? `*${pattern}` : pattern);
 
