@@ -102,5 +102,21 @@ export const ConsumerOptionsSchema = z.object({
   vpcFlowFormats: json(VpcFlowFormatsSchema)
     .optional()
     .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
+  detections: bool
+    .default(true)
+    .meta({ description: 'match CloudTrail events and GuardDuty findings of mapped or trusted log groups (see --log-group-sources) against the Sigma rules, writing each match to <prefix>-alerts-YYYY.MM', arg: 'bool' }),
+  rules: z.string().min(1).optional().meta({ description: 'a folder of your own Sigma rules (*.yml, sub-folders too), loaded beside the shipped ones', arg: 'dir' }),
+  alertsTopicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')
+    .optional()
+    .meta({ description: 'SNS topic each new alert is published to, once (unset: alerts are indexed unpublished until a topic is given)', arg: 'arn' }),
+  snsEndpoint: endpoint.optional().meta({ description: "SNS endpoint URL, or 'aws' (the default)", arg: 'url' }),
+  alertSweepIntervalMs: int(1000, 3_600_000)
+    .default(60_000)
+    .meta({ description: 'how often unpublished alerts (SNS failed, or a worker died before publishing) are looked for and published', arg: 'ms' }),
+  alertClaimTimeoutMs: int(10_000, 86_400_000)
+    .default(300_000)
+    .meta({ description: 'an unpublished alert is left to the worker that created or claimed it for this long before a sweep takes it over', arg: 'ms' }),
 });
 export type ConsumerOptions = z.infer<typeof ConsumerOptionsSchema>;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@opensearch-project/opensearch';
 import { createDynamoDbClient, createKinesisClient, createS3Client } from './aws-clients.ts';
+import { createAlerting, type Alerting } from './alerts/index.ts';
 import { awsEndpoints } from './config/endpoints.ts';
 import type { ConsumerOptions } from './consumer-options.ts';
 import { LeaseTable } from './leases/lease-table.ts';
@@ -37,6 +38,8 @@ export interface ConsumerParts {
   worker: Worker;
   opensearch: Client;
   metrics: ConsumerMetrics;
+  /** Detections, unless switched off. */
+  alerting?: Alerting;
 }
 
 export interface ConsumerDeps {
@@ -55,8 +58,10 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
   const opensearch = createOpenSearchClient(options.opensearchUrl, service ? { sigv4: { region: options.region, service } } : {});
   const metrics = new ConsumerMetrics();
   const fanout = options.retrieval === 'fanout' ? fanOutRetrieval(options, endpoints.kinesis, deps.log) : undefined;
+  const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const alerting = createAlerting(options, { opensearch, registry: metrics.registry, workerId, log: deps.log });
   const worker = new Worker({
-    workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    workerId,
     kinesis: createKinesisClient(endpoints),
     streamName: options.streamName,
     leases: new LeaseTable(createDynamoDbClient(endpoints), options.leaseTable),
@@ -86,8 +91,9 @@ export function createConsumer(options: ConsumerOptions, deps: ConsumerDeps = {}
     shardSyncIntervalMs: options.shardSyncIntervalMs,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     metrics,
+    alerting,
     lag: deps.lag,
     log: deps.log,
   });
-  return { worker, opensearch, metrics };
+  return { worker, opensearch, metrics, alerting };
 }

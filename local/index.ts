@@ -24,6 +24,7 @@ export {
   type RunningOpenSearch,
 } from './opensearch.ts';
 export { ElasticMqStartError, elasticMqConfig, startElasticMq, type ElasticMqOptions, type RunningElasticMq } from './elasticmq.ts';
+export { ALERTS_TOPIC, createTopic, findMotoServer, MotoStartError, motoVenv, startMoto, type MotoOptions, type RunningMoto } from './moto.ts';
 export { freePort } from './ports.ts';
 export { parseStackEnv, startLocalStack, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';
 export { startFanOutEndpoint, type FanOutEndpoint, type FanOutEndpointOptions } from './fanout-endpoint.ts';

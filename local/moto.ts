@@ -1,8 +1,10 @@
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSnsClient } from '../consumers/alerts/index.ts';
 import { MissingPrerequisiteError } from './opensearch.ts';
 import { freePort } from './ports.ts';
 
@@ -45,6 +47,7 @@ export interface MotoOptions {
 }
 
 export interface RunningMoto {
+  name: 'sns';
   /** Every service moto serves answers here (SNS, and SQS for tests subscribing a queue). */
   endpoint: string;
   pid: number;
@@ -108,7 +111,7 @@ export async function startMoto(options: MotoOptions): Promise<RunningMoto> {
       // Any answer means it listens; the status does not matter.
       const res = await fetch(`${endpoint}/moto-api/`);
       await res.arrayBuffer();
-      return { endpoint, pid: child.pid!, logFile, startMs: Date.now() - started, stop };
+      return { name: 'sns', endpoint, pid: child.pid!, logFile, startMs: Date.now() - started, stop };
     } catch {
       // not listening yet
     }
@@ -116,4 +119,18 @@ export async function startMoto(options: MotoOptions): Promise<RunningMoto> {
   }
   await stop();
   throw new MotoStartError(`moto_server did not answer within ${timeout} ms; see ${logFile}:\n${tail(logFile)}`);
+}
+
+/** The topic the local stack creates for alerts. */
+export const ALERTS_TOPIC = 'centralog-alerts';
+
+/** Creates (or finds: CreateTopic is idempotent) a topic and returns its ARN. */
+export async function createTopic(endpoint: string | undefined, region: string, name: string): Promise<string> {
+  const sns = createSnsClient(region, endpoint);
+  try {
+    const out = await sns.send(new CreateTopicCommand({ Name: name }));
+    return out.TopicArn!;
+  } finally {
+    sns.destroy();
+  }
 }

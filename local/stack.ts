@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { awsEndpoints, LocalStackEnvSchema, resolveOptions, type AwsEndpoints } from '../consumers/index.ts';
+import { awsEndpoints, ConsumerOptionsSchema, LocalStackEnvSchema, resolveOptions, type AwsEndpoints } from '../consumers/index.ts';
 import { startDynamoDb, startKinesis, startS3, type RunningEmulator } from './emulators.ts';
 import { startFanOutEndpoint } from './fanout-endpoint.ts';
+import { ALERTS_TOPIC, createTopic, startMoto } from './moto.ts';
 import { startOpenSearch, type RunningOpenSearch } from './opensearch.ts';
 
 export type StackEnv = z.infer<typeof LocalStackEnvSchema>;
@@ -14,7 +15,7 @@ export function parseStackEnv(env: NodeJS.ProcessEnv = process.env): StackEnv {
 }
 
 export interface StackService {
-  name: 'kinesis' | 'dynamodb' | 's3' | 'opensearch';
+  name: 'kinesis' | 'dynamodb' | 's3' | 'opensearch' | 'sns';
   endpoint: string;
   /** Started by us (true) or given by the environment (false). */
   embedded: boolean;
@@ -27,6 +28,8 @@ export interface LocalStack {
   fanoutEndpoint?: string;
   services: StackService[];
   opensearch?: RunningOpenSearch;
+  /** SNS (moto) and the alerts topic, when the stack was asked for alerts. */
+  sns?: { endpoint: string; topicArn: string };
   stop(): Promise<void>;
 }
 
@@ -36,11 +39,14 @@ export interface LocalStackOptions {
   env?: NodeJS.ProcessEnv;
   opensearchHeap?: string;
   onStatus?: (message: string) => void;
+  /** Also SNS (moto, unless CENTRALOG_SNS_ENDPOINT points elsewhere) with a topic for alerts. */
+  alerts?: boolean;
 }
 
 /**
  * Starts, on 127.0.0.1, whatever the environment does not point elsewhere:
- * Kinesis, DynamoDB and S3 in-process, and a real OpenSearch node as a child JVM.
+ * Kinesis, DynamoDB and S3 in-process, a real OpenSearch node as a child JVM, and (for
+ * alerts) moto's server as SNS, with the alerts topic created.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const env = parseStackEnv(options.env);
@@ -51,7 +57,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     const pick = async (
-      name: 'kinesis' | 'dynamodb' | 's3',
+      name: 'kinesis' | 'dynamodb' | 's3' | 'sns',
       given: string | undefined,
       start: () => Promise<RunningEmulator>,
     ): Promise<StackService> => {
@@ -74,12 +80,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       opensearchUrl = opensearch.url;
       options.onStatus?.(`OpenSearch up in ${((opensearch.classpathMs + opensearch.startMs) / 1000).toFixed(1)} s, log ${opensearch.logFile}`);
     }
+    let sns: { service: StackService; topicArn: string } | undefined;
+    if (options.alerts) {
+      const given = resolveOptions(ConsumerOptionsSchema.pick({ snsEndpoint: true }), { env: options.env ?? process.env }).snsEndpoint;
+      const service = await pick('sns', given, () => startMoto({ baseDir: join(options.workDir, 'moto') }));
+      sns = { service, topicArn: await createTopic(service.endpoint === 'aws' ? undefined : service.endpoint, env.region, ALERTS_TOPIC) };
+    }
     return {
       endpoints: awsEndpoints({ region: env.region, kinesisEndpoint: kinesis.endpoint, dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint }),
       opensearchUrl,
       fanoutEndpoint: fanout?.url,
-      services: [kinesis, dynamodb, s3, { name: 'opensearch', endpoint: opensearchUrl, embedded: opensearch !== undefined }],
+      services: [kinesis, dynamodb, s3, { name: 'opensearch', endpoint: opensearchUrl, embedded: opensearch !== undefined }, ...(sns ? [sns.service] : [])],
       opensearch,
+      ...(sns ? { sns: { endpoint: sns.service.endpoint, topicArn: sns.topicArn } } : {}),
       stop,
     };
   } catch (err) {

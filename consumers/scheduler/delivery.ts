@@ -1,4 +1,5 @@
 import type { IndexableDocument } from '../../processors/index.ts';
+import type { Alerting } from '../alerts/index.ts';
 import { refusedDocument, type DeadLetterSink } from '../sinks/dead-letter.ts';
 import type { BulkSink } from '../sinks/opensearch-bulk.ts';
 import { SystemicRefusalError } from '../sinks/refusals.ts';
@@ -20,6 +21,8 @@ export class BatchDelivery {
     private readonly deadLetters: DeadLetterSink,
     private readonly streamName: string,
     private readonly breaker?: RefusalBreaker,
+    /** Detections: told of the documents OpenSearch now holds; throwing has the batch delivered again. */
+    private readonly alerting?: Pick<Alerting, 'afterIndexed'>,
   ) {}
 
   /**
@@ -39,6 +42,7 @@ export class BatchDelivery {
     // Before any dead letter: a flood is held like a systemic refusal, not written to S3.
     const flood = this.breaker?.observe(shardId, batch.documents.length, result.rejected);
     if (flood) throw new SystemicRefusalError([flood]);
+    await this.alerting?.afterIndexed(batch.documents, result.rejected.map((r) => r.document));
     const letters = [...batch.deadLetters, ...result.rejected.map((r) => refusedDocument(this.streamName, shardId, r))];
     signal.throwIfAborted();
     await this.deadLetters.write(letters);

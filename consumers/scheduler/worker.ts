@@ -7,6 +7,7 @@ import { syncShardLeases } from '../leases/shard-sync.ts';
 import { ConsumerMetrics, LatencySample, type ConsumerCounters } from '../metrics.ts';
 import type { Retrieval } from '../retrieval/polling.ts';
 import type { ShardReaderOptions } from '../retrieval/shard-reader.ts';
+import type { Alerting } from '../alerts/index.ts';
 import type { DeadLetterSink } from '../sinks/dead-letter.ts';
 import type { BulkSink } from '../sinks/opensearch-bulk.ts';
 import type { RefusalCause } from '../sinks/refusals.ts';
@@ -54,6 +55,8 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   log?: LogFunction;
   metrics?: ConsumerMetrics;
+  /** Detections on every delivered batch, and the sweep publishing alerts SNS refused earlier. */
+  alerting?: Alerting;
   /** Where end-to-end lag (event time to indexed) is sampled; several workers may share one. */
   lag?: LatencySample;
 }
@@ -117,7 +120,7 @@ export class Worker {
       leases: opts.leases,
       coordinator: this.coordinator,
       limit: new InFlightLimit(opts.maxInFlightBatches ?? 4),
-      delivery: new BatchDelivery(opts.bulk, opts.deadLetters, opts.streamName, new RefusalBreaker(opts.breaker)),
+      delivery: new BatchDelivery(opts.bulk, opts.deadLetters, opts.streamName, new RefusalBreaker(opts.breaker), opts.alerting),
       accounting: this.accounting,
       indexPrefix: opts.indexPrefix,
       vpcFlowFormats: opts.vpcFlowFormats,
@@ -192,6 +195,7 @@ export class Worker {
     await this.syncShards();
     this.coordinator.start();
     this.syncLoop = this.runShardSync();
+    this.opts.alerting?.start();
     this.started = true;
     this.log('info', 'worker started', { streamName: this.opts.streamName, leaseTable: this.opts.leases.tableName });
   }
@@ -223,6 +227,8 @@ export class Worker {
     }
     await this.coordinator.stop();
     this.metrics.leasesHeld.set(0);
+    // After the batches: their alerts are written and their publications queued by now.
+    await this.opts.alerting?.stop();
     this.log('info', 'worker stopped', { released });
   }
 

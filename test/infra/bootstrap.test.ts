@@ -11,13 +11,14 @@ describe('bootstrapOpenSearch on the local OpenSearch node', () => {
     const first = await bootstrapOpenSearch(client, { indexPrefix, retentionDays: 7 });
     const second = await bootstrapOpenSearch(client, { indexPrefix, retentionDays: 7 });
     expect(second).toEqual(first);
-    expect(first.indexTemplates).toEqual([`${indexPrefix}-aws.cloudtrail`, `${indexPrefix}-aws.vpcflow`, `${indexPrefix}-aws.guardduty`, `${indexPrefix}-aws.cloudwatch_logs`]);
+    expect(first.indexTemplates).toEqual([`${indexPrefix}-aws.cloudtrail`, `${indexPrefix}-aws.vpcflow`, `${indexPrefix}-aws.guardduty`, `${indexPrefix}-aws.elb`, `${indexPrefix}-aws.cloudwatch_logs`, `${indexPrefix}-alerts`]);
     expect(first.ismPolicies).toEqual([]);
     expect(first.skipped).toEqual([expect.objectContaining({ what: `ISM policy ${indexPrefix}-retention (delete after 7 days)` })]);
 
     const stored = await client.indices.getIndexTemplate({ name: `${indexPrefix}-aws.cloudtrail` });
     expect(stored.body.index_templates[0]!.index_template.composed_of).toEqual([`${indexPrefix}-aws-base`]);
     await client.indices.deleteIndexTemplate({ name: `${indexPrefix}-aws.*` });
+    await client.indices.deleteIndexTemplate({ name: `${indexPrefix}-alerts` });
     await client.cluster.deleteComponentTemplate({ name: `${indexPrefix}-aws-base` });
   });
 
