@@ -120,13 +120,12 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
   // outcome
   const isSignIn = eventType === 'AwsConsoleSignIn' || eventSource === 'signin.amazonaws.com';
   const signIn = isSignIn || eventType === 'AwsServiceEvent' ? signInResult(eventName, responseElements, serviceEventDetails) : undefined;
-  let outcome: string;
-  if (errorCode || errorMessage || signIn === 'Failure') outcome = 'failure';
-  else if (eventType === 'AwsCloudTrailInsight') outcome = 'unknown';
-  else outcome = 'success';
+  // An Insight record reports an analysis CloudTrail completed, so it succeeded unless it says otherwise
+  // (as in Elastic's AWS integration); the unusual API activity it describes is in insight_details.
+  const outcome = errorCode || errorMessage || signIn === 'Failure' ? 'failure' : 'success';
 
   // who
-  const who = identity(record.userIdentity);
+  const who = identity(record.userIdentity, additionalEventData);
   const relatedUsers = new Set<string>();
   for (const n of who?.names ?? []) if (n !== HIDDEN) relatedUsers.add(n);
   let targetUser: string | undefined;
@@ -200,13 +199,14 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
         session_credential_from_console: bool(record.sessionCredentialFromConsole),
         error_code: errorCode,
         error_message: errorMessage,
+        // additional_eventdata.* as Elastic's AWS integration names them, so its searches work here.
         console_login:
           eventName === 'ConsoleLogin'
             ? {
                 result: signIn,
-                mfa_used: extra ? bool(extra.MFAUsed) : undefined,
-                mobile_version: extra ? bool(extra.MobileVersion) : undefined,
-                login_to: extra ? str(extra.LoginTo) : undefined,
+                additional_eventdata: extra
+                  ? { mfa_used: bool(extra.MFAUsed), mobile_version: bool(extra.MobileVersion), login_to: str(extra.LoginTo) }
+                  : undefined,
               }
             : undefined,
         tls_details: tls

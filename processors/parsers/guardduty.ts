@@ -104,6 +104,8 @@ export function parseGuardDutyFinding(
   const document: EcsDocument = {
     message: str(finding.title),
     event: {
+      // ECS: a finding a detector raised is an alert (Elastic's AWS integration writes `event`); alert
+      // views and detection content key on event.kind: alert.
       kind: 'alert',
       id,
       provider: 'guardduty',
@@ -113,9 +115,11 @@ export function parseGuardDutyFinding(
       end: isoTime(service.eventLastSeen),
       category: categories(purpose, family, name, actionType, resourceType),
       type: ['info'],
-      action: actionType?.toLowerCase(),
+      // As GuardDuty writes it (DNS_REQUEST), so searches written for Elastic's AWS integration match.
+      action: actionType,
     },
-    rule: { name: type, category: purpose, ruleset: family },
+    // ruleset `ThreatPurpose:ResourceTypeAffected` (Trojan:EC2), as Elastic's AWS integration names it.
+    rule: { name: type, category: purpose, ruleset: purpose && family ? `${purpose}:${family}` : family },
     cloud: {
       account: { id: str(finding.accountId) ?? str(envelope?.account) ?? str(ctx.owner) },
       region: str(finding.region) ?? str(envelope?.region),

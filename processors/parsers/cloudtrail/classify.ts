@@ -41,6 +41,7 @@ export interface Classification {
 }
 
 const none: Classification = { category: [], type: [] };
+const insight: Classification = { category: [], type: ['info'] };
 const cls = (category: string[], type: string[]): Classification => ({ category, type });
 
 /** ECS type of a verb in categories that allow creation/deletion (configuration, file). */
@@ -55,7 +56,10 @@ const CHANGE_TYPE: Readonly<Record<Verb, string>> = {
 /** ECS type of a verb in the iam category (no `access` there). */
 const IAM_TYPE: Readonly<Record<Verb, string>> = { ...CHANGE_TYPE, read: 'info' };
 
-/** Sign-in and token events: authentication start/end. */
+/**
+ * Sign-in and token events: authentication start/end. Elastic's AWS integration types them `info`;
+ * ECS lists start/end for authentication, which say more (a session begins or ends), so they stay.
+ */
 const AUTH_START = new Set([
   'ConsoleLogin', 'SwitchRole', 'UserAuthentication', 'Federate', 'Authenticate', 'CreateToken', 'GetRoleCredentials',
   'StartDeviceAuthorization', 'InitiateAuth', 'AdminInitiateAuth', 'RespondToAuthChallenge',
@@ -144,7 +148,7 @@ const SSM_EVENTS: ReadonlyMap<string, Classification> = new Map([
 
 /**
  * ECS `event.category` and `event.type` of a CloudTrail event, by rules tried in order:
- * 1. Insight events: none (they describe API call rates, not an action). Network activity events
+ * 1. Insight events: no category, type info (they describe API call rates, not an action). Network activity events
  *    (AwsVpceEvent, calls through a VPC endpoint): network access, `denied` when refused.
  * 2. Sign-in (signin, Identity Center, Cognito user pools) and STS credential calls: authentication.
  * 3. IAM, Identity Store, IAM Roles Anywhere: iam, with `user`/`group`/`admin` where the object says so.
@@ -167,7 +171,7 @@ export function classify(
   failed: boolean,
   requestParameters: unknown,
 ): Classification {
-  if (eventType === 'AwsCloudTrailInsight') return none;
+  if (eventType === 'AwsCloudTrailInsight') return insight;
   if (eventType === 'AwsVpceEvent' || eventCategory === 'NetworkActivity') {
     return cls(['network'], failed ? ['access', 'denied'] : ['access']);
   }

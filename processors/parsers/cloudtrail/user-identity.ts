@@ -1,4 +1,12 @@
-/** CloudTrail `userIdentity` to ECS `user.*`, `aws.cloudtrail.user_identity` and related users. */
+/**
+ * CloudTrail `userIdentity` to ECS `user.*`, `aws.cloudtrail.user_identity` and related users.
+ *
+ * `user.name` follows Elastic's AWS integration, so that searches and detection content written for it
+ * work here: an assumed role's user is the role (the session issuer's userName), its session name is
+ * kept in `aws.cloudtrail.user_identity.session_context.session_name`; an IAM Identity Center user is
+ * the UserName its sign-in events carry in additionalEventData. `related.user` lists names and the
+ * principal ids (userIdentity's and the session issuer's) an analyst pivots on.
+ */
 import type { EcsDocument } from '../types.ts';
 import { bool, obj, parseTime, str } from '../values.ts';
 
@@ -11,8 +19,14 @@ export interface Identity {
   /** `aws.cloudtrail.user_identity`. */
   detail: EcsDocument;
   accountId: string | undefined;
-  /** Names for related.user, in order. */
+  /** Names and ids for related.user, in order. */
   names: string[];
+}
+
+/** A plausible e-mail address (ECS user.email), checked without a regular expression. */
+function looksLikeEmail(s: string): boolean {
+  const at = s.indexOf('@');
+  return at > 0 && at === s.lastIndexOf('@') && s.indexOf('.', at) > at + 1 && s.indexOf(' ') < 0;
 }
 
 /** The last `/`-separated part of an ARN's resource (`user/path/Alice` -> `Alice`). */
@@ -40,7 +54,11 @@ function principalSuffix(principalId: string | undefined): string | undefined {
   return i >= 0 && i < principalId.length - 1 ? principalId.slice(i + 1) : undefined;
 }
 
-export function identity(input: unknown): Identity | undefined {
+/**
+ * `additionalEventData` is read for Identity Center sign-ins only (signin / Identity Center events
+ * carry the user's UserName there).
+ */
+export function identity(input: unknown, additionalEventData?: unknown): Identity | undefined {
   const raw = obj(input);
   if (!raw) return undefined;
   const type = str(raw.type);
@@ -62,14 +80,17 @@ export function identity(input: unknown): Identity | undefined {
   let name: string | undefined;
   let id: string | undefined = principalId;
   let roles: string[] | undefined;
+  let email: string | undefined;
+  let sessionName: string | undefined;
   switch (type) {
     case 'IAMUser':
       name = userName ?? arnLastSegment(arn);
       break;
     case 'AssumedRole': {
       const parsed = assumedRoleArn(arn);
-      name = parsed.session ?? principalSuffix(principalId) ?? userName ?? arnLastSegment(arn);
+      sessionName = parsed.session ?? principalSuffix(principalId);
       const role = (issuerType === undefined || issuerType === 'Role' ? issuerName : undefined) ?? parsed.role;
+      name = role ?? sessionName ?? userName ?? arnLastSegment(arn);
       if (role) roles = [role];
       break;
     }
@@ -85,7 +106,8 @@ export function identity(input: unknown): Identity | undefined {
       break;
     case 'IdentityCenterUser':
       id = str(onBehalfOf?.userId) ?? str(raw.userId) ?? principalId;
-      name = userName ?? arnLastSegment(arn);
+      name = str(obj(additionalEventData)?.UserName) ?? userName ?? arnLastSegment(arn);
+      if (name !== undefined && looksLikeEmail(name)) email = name;
       break;
     case 'AWSAccount':
       name = userName ?? principalSuffix(principalId);
@@ -101,12 +123,16 @@ export function identity(input: unknown): Identity | undefined {
       break;
   }
 
+  const issuerPrincipalId = issuer ? str(issuer.principalId) : undefined;
   const names: string[] = [];
   if (name) names.push(name);
+  if (sessionName) names.push(sessionName);
   if (issuerName) names.push(issuerName);
+  if (principalId) names.push(principalId);
+  if (issuerPrincipalId) names.push(issuerPrincipalId);
 
   return {
-    user: { name, id, roles },
+    user: { name, id, email, roles },
     accountId,
     names,
     detail: {
@@ -123,16 +149,18 @@ export function identity(input: unknown): Identity | undefined {
       on_behalf_of: onBehalfOf
         ? { user_id: str(onBehalfOf.userId), identity_store_arn: str(onBehalfOf.identityStoreArn) }
         : undefined,
-      session_context: sc
-        ? {
+      session_context:
+        sc || sessionName
+          ? {
             mfa_authenticated: attributes ? bool(attributes.mfaAuthenticated) : undefined,
             creation_date: creation?.toISOString(),
-            source_identity: str(sc.sourceIdentity),
-            ec2_role_delivery: str(sc.ec2RoleDelivery),
+            session_name: sessionName,
+            source_identity: str(sc?.sourceIdentity),
+            ec2_role_delivery: str(sc?.ec2RoleDelivery),
             session_issuer: issuer
               ? {
                   type: issuerType,
-                  principal_id: str(issuer.principalId),
+                  principal_id: issuerPrincipalId,
                   arn: str(issuer.arn),
                   account_id: str(issuer.accountId),
                   user_name: issuerName,
@@ -140,7 +168,7 @@ export function identity(input: unknown): Identity | undefined {
               : undefined,
             web_id_federation_data: webId ? { federated_provider: str(webId.federatedProvider) } : undefined,
           }
-        : undefined,
+          : undefined,
     },
   };
 }

@@ -25,10 +25,10 @@ export function mapAction(action: Obj, b: Builder): ActionResult {
     const localPort = port(nc.localPortDetails);
     if (direction === 'INBOUND') {
       b.source = { ...remote.endpoint, port: remotePort };
-      b.destination = { ip: local.ip, port: localPort };
+      b.destination = { address: local.raw, ip: local.ip, port: localPort };
     } else {
       b.destination = { ...remote.endpoint, port: remotePort };
-      b.source = { ip: local.ip, port: localPort };
+      b.source = { address: local.raw, ip: local.ip, port: localPort };
     }
     b.network.direction = direction === 'INBOUND' ? 'ingress' : direction === 'OUTBOUND' ? 'egress' : direction ? 'unknown' : undefined;
     b.network.transport = transport(nc.protocol);
@@ -50,6 +50,7 @@ export function mapAction(action: Obj, b: Builder): ActionResult {
     let first: Endpoint | undefined;
     let firstAny: Endpoint | undefined;
     let firstLocal: string | undefined;
+    let firstLocalRaw: string | undefined;
     for (const item of arr(pp.portProbeDetails)) {
       const detail = obj(item);
       if (!detail) continue;
@@ -61,11 +62,15 @@ export function mapAction(action: Obj, b: Builder): ActionResult {
       if (p !== undefined && !localPorts.includes(p)) localPorts.push(p);
       if (first === undefined && remote.endpoint.ip !== undefined) first = remote.endpoint;
       firstAny ??= remote.endpoint;
-      firstLocal ??= local.ip;
+      if (firstLocal === undefined && local.ip !== undefined) {
+        firstLocal = local.ip;
+        firstLocalRaw = local.raw;
+      }
+      firstLocalRaw ??= local.raw;
     }
     // The first prober with a valid address; else the first one's geo/AS without an ip.
     b.source = first ?? firstAny ?? {};
-    b.destination = { ip: firstLocal, port: localPorts[0] };
+    b.destination = { address: firstLocalRaw, ip: firstLocal, port: localPorts[0] };
     b.network.direction = 'ingress';
     Object.assign(gd, {
       blocked: bool(pp.blocked),
@@ -111,7 +116,7 @@ export function mapAction(action: Obj, b: Builder): ActionResult {
     const remote = remoteEndpoint(k8s.remoteIpDetails, b);
     const sourceIps = [...arr(k8s.sourceIPs), ...arr(k8s.sourceIps)].map((v) => str(v)).filter((v): v is string => v !== undefined);
     const validSources = sourceIps.map((v) => b.ip(v)).filter((v): v is string => v !== undefined);
-    b.source = { ...remote.endpoint, ip: remote.endpoint.ip ?? validSources[0] };
+    b.source = { ...remote.endpoint, address: remote.raw ?? sourceIps[0], ip: remote.endpoint.ip ?? validSources[0] };
     result.userAgent = str(k8s.userAgent);
     result.url = str(k8s.requestUri);
     result.orchestrator = {

@@ -20,6 +20,8 @@ export function isoTime(value: unknown): string | undefined {
 // The document under construction
 
 export interface Endpoint {
+  /** The address as GuardDuty wrote it, valid or not (sample findings hold placeholders); `ip` only when valid. */
+  address?: string;
   ip?: string;
   port?: number;
   domain?: string;
@@ -49,7 +51,7 @@ export class Builder {
 }
 
 export function endpointDoc(e: Endpoint): EcsDocument {
-  return { ip: e.ip, port: e.port, domain: e.domain, geo: e.geo, as: e.as };
+  return { address: e.address, ip: e.ip, port: e.port, domain: e.domain, geo: e.geo, as: e.as };
 }
 
 /** A GuardDuty `remoteIpDetails` as an ECS endpoint (ip only when valid), plus the raw address. */
@@ -71,6 +73,7 @@ export function remoteEndpoint(details: unknown, b: Builder): { endpoint: Endpoi
   return {
     raw,
     endpoint: {
+      address: raw,
       ip,
       geo: {
         country_name: str(obj(d.country)?.countryName),

@@ -57,8 +57,9 @@ export function mapResource(resource: Obj, b: Builder): ResourceResult {
 
   const accessKey = obj(resource.accessKeyDetails);
   if (accessKey) {
+    // The principal id too, as Elastic's AWS integration lists it: the id outlives a renamed user.
+    accessKeyUser.id = b.relatedUser(accessKey.principalId);
     accessKeyUser.name = b.relatedUser(accessKey.userName);
-    accessKeyUser.id = str(accessKey.principalId);
     out.gd.access_key = { id: str(accessKey.accessKeyId), user_type: str(accessKey.userType) };
   }
 
@@ -78,7 +79,7 @@ export function mapResource(resource: Obj, b: Builder): ResourceResult {
     const u = obj(k8s.kubernetesUserDetails);
     if (u) {
       k8sUser.name = b.relatedUser(u.username);
-      k8sUser.id = str(u.uid);
+      k8sUser.id = b.relatedUser(u.uid);
       const groups = arr(u.groups).map((g) => str(g)).filter((g): g is string => g !== undefined);
       if (groups.length > 0) k8sUser.groups = groups;
     }

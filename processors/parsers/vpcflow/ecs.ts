@@ -103,14 +103,22 @@ export function vpcFlowDocument(typed: Typed, at: Positions, vpcflow: EcsDocumen
       const direction = strAt(typed, at.direction);
 
       const source: EcsDocument = {};
-      if (src !== undefined) source.ip = src;
+      // ECS keeps the address as written beside the parsed ip; searches on source.address (as Elastic's
+      // AWS integration writes it) find flows too.
+      if (src !== undefined) {
+        source.address = src;
+        source.ip = src;
+      }
       if (srcPort !== undefined) source.port = srcPort;
       if (bytes !== undefined) source.bytes = bytes;
       if (packets !== undefined) source.packets = packets;
       if (src !== undefined || srcPort !== undefined || bytes !== undefined || packets !== undefined) doc.source = source;
       if (dst !== undefined || dstPort !== undefined) {
         const destination: EcsDocument = {};
-        if (dst !== undefined) destination.ip = dst;
+        if (dst !== undefined) {
+          destination.address = dst;
+          destination.ip = dst;
+        }
         if (dstPort !== undefined) destination.port = dstPort;
         doc.destination = destination;
       }

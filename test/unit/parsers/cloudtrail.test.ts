@@ -148,7 +148,7 @@ describe('user identity', () => {
     const d = doc('otel-contrib/cloudtrail_log.json#1');
     expect(get(d, 'event.action')).toBe('CreateUser');
     expect(d.user).toEqual({ name: 'Mary', id: 'AIDA6ON6E4XEGITEXAMPLE', target: { name: 'Richard' } });
-    expect(get(d, 'related.user')).toEqual(['Mary', 'Richard']);
+    expect(get(d, 'related.user')).toEqual(['Mary', 'AIDA6ON6E4XEGITEXAMPLE', 'Richard']);
     expect(get(d, 'event.category')).toEqual(['iam']);
     expect(get(d, 'event.type')).toEqual(['creation', 'user']);
     expect(get(d, 'aws.cloudtrail.user_identity')).toEqual({
@@ -163,14 +163,15 @@ describe('user identity', () => {
     expect(get(d, 'aws.cloudtrail.session_credential_from_console')).toBe(true);
   });
 
-  it('maps an AssumedRole to the session name, the principal id and the issuing role', () => {
+  it('maps an AssumedRole to the issuing role as user.name, the session name kept, principal ids related', () => {
     const d = doc('lambda-event-fixtures/rust-runtime_example-cloudwatch-cloudtrail-assumed-role.json');
     const role = 'AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890';
-    expect(d.user).toEqual({ name: 'me@dev.com', id: 'ZZZZZZZZZZZZZZZZZZZZZ:me@dev.com', roles: [role] });
-    expect(get(d, 'related.user')).toEqual(['me@dev.com', role]);
+    expect(d.user).toEqual({ name: role, id: 'ZZZZZZZZZZZZZZZZZZZZZ:me@dev.com', roles: [role] });
+    expect(get(d, 'related.user')).toEqual([role, 'me@dev.com', 'ZZZZZZZZZZZZZZZZZZZZZ:me@dev.com', 'ZZZZZZZZZZZZZZZZZZZZZ']);
     expect(get(d, 'aws.cloudtrail.user_identity.session_context')).toEqual({
       mfa_authenticated: false,
       creation_date: '2024-07-10T16:03:25.000Z',
+      session_name: 'me@dev.com',
       session_issuer: {
         type: 'Role',
         principal_id: 'ZZZZZZZZZZZZZZZZZZZZZ',
@@ -208,7 +209,12 @@ describe('user identity', () => {
     const d = doc('stratus-red-team/aws.persistence.sts-federation-token.json#1');
     expect(get(d, 'event.action')).toBe('GetCallerIdentity');
     expect(d.user).toEqual({ name: 'stratus_red_team', id: '742491224508:stratus_red_team' });
-    expect(get(d, 'related.user')).toEqual(['stratus_red_team', 'stratus-red-team-user-federation-user']);
+    expect(get(d, 'related.user')).toEqual([
+      'stratus_red_team',
+      'stratus-red-team-user-federation-user',
+      '742491224508:stratus_red_team',
+      'AIDAN7SEM6PEVTNQR8M4',
+    ]);
     expect(get(d, 'aws.cloudtrail.user_identity.session_context.session_issuer')).toEqual({
       type: 'IAMUser',
       principal_id: 'AIDAN7SEM6PEVTNQR8M4',
@@ -231,10 +237,21 @@ describe('user identity', () => {
     });
     expect(get(d, 'aws.cloudtrail.console_login')).toEqual({
       result: 'Success',
-      mfa_used: true,
-      mobile_version: false,
-      login_to: 'https://console.aws.amazon.com/console/home?region=us',
+      additional_eventdata: { mfa_used: true, mobile_version: false, login_to: 'https://console.aws.amazon.com/console/home?region=us' },
     });
+  });
+
+  it('takes an Identity Center sign-in user from additionalEventData.UserName, as user.name, user.email and related.user', () => {
+    // The real Identity Center console login above, with the UserName AWS writes into a sign-in's
+    // additionalEventData (IAM Identity Center user guide, "sign-in events").
+    const base = sample('otel-contrib/cloudtrail_log.json#5');
+    const record = { ...base, additionalEventData: { ...(base.additionalEventData as Rec), UserName: 'jane.doe@example.com' } };
+    const d = parseCloudTrailRecord(record, ctx).document;
+    expect(d.user).toEqual({ name: 'jane.doe@example.com', id: 'd-12345abcde', email: 'jane.doe@example.com' });
+    expect(get(d, 'related.user')).toEqual(['jane.doe@example.com']);
+    // a UserName that is not an address is a name only
+    const plain = parseCloudTrailRecord({ ...base, additionalEventData: { UserName: 'jdoe' } }, ctx).document;
+    expect(plain.user).toEqual({ name: 'jdoe', id: 'd-12345abcde' });
   });
 
   it('maps an AWSAccount identity to the session part of its principal id', () => {
@@ -276,7 +293,8 @@ describe('user identity', () => {
       action: 'CompleteLifecycleAction',
       provider: 'autoscaling.amazonaws.com',
       id: 'abcd00b0-ccfe-422d-961c-98a2198a408x',
-      outcome: 'unknown',
+      outcome: 'success',
+      type: ['info'],
     });
     expect(get(d, 'cloud.account.id')).toBe('838185438692');
     expect(get(d, 'aws.cloudtrail.event_category')).toBe('Insight');
@@ -307,7 +325,7 @@ describe('outcome, errors and categories', () => {
       type: ['start'],
     });
     expect(get(d, 'aws.cloudtrail.console_login.result')).toBe('Success');
-    expect(get(d, 'aws.cloudtrail.console_login.mfa_used')).toBe(false);
+    expect(get(d, 'aws.cloudtrail.console_login.additional_eventdata.mfa_used')).toBe(false);
     expect(get(d, 'aws.cloudtrail.event_type')).toBe('AwsConsoleSignIn');
   });
 
@@ -332,8 +350,9 @@ describe('outcome, errors and categories', () => {
     expect(d.error).toEqual({ code: 'AccessDenied', message });
     expect(get(d, 'aws.cloudtrail.error_code')).toBe('AccessDenied');
     expect(get(d, 'aws.cloudtrail.error_message')).toBe(message);
-    expect(get(d, 'user.name')).toBe('aws-go-sdk-1722587398902687000');
+    expect(get(d, 'user.name')).toBe('stratus-red-team-leave-org-role');
     expect(get(d, 'user.roles')).toEqual(['stratus-red-team-leave-org-role']);
+    expect(get(d, 'aws.cloudtrail.user_identity.session_context.session_name')).toBe('aws-go-sdk-1722587398902687000');
     expect(get(d, 'cloud.region')).toBe('euiso-south-3r');
   });
 

@@ -363,7 +363,7 @@ describe('parseGuardDutyFinding over the Panther rule-test findings', () => {
 
   it('maps an AWS_API_CALL made through a service domain: api, service, caller, source.domain, affected resources', () => {
     const { document } = parse(pantherFindings[2] as Obj);
-    expect(at(document, 'event.action')).toBe('aws_api_call');
+    expect(at(document, 'event.action')).toBe('AWS_API_CALL');
     expect(at(document, 'aws.guardduty.action.type')).toBe('AWS_API_CALL');
     expect(at(document, 'aws.guardduty.action.api')).toBe('PutRolePolicy');
     expect(at(document, 'aws.guardduty.action.service_name')).toBe('iam.amazonaws.com');
@@ -391,7 +391,7 @@ describe('parseGuardDutyFinding over the Panther rule-test findings', () => {
     expect(at(document, 'event.created')).toBe('2025-02-25T20:40:06.765Z');
     expect(at(document, 'event.start')).toBe('2025-02-25T20:40:06.000Z'); // '2025-02-25 20:40:06.000000000'
     expect(at(document, 'event.end')).toBe('2025-02-25T20:40:06.000Z');
-    expect(at(document, 'rule.ruleset')).toBe('S3');
+    expect(at(document, 'rule.ruleset')).toBe('AttackSequence:S3');
     expect(at(document, 'aws.guardduty.additional_info')).toEqual({ sample: true, type: 'default', value: '{"sample":true}' });
     expect(at(document, 'event.action')).toBeUndefined();
   });
@@ -413,10 +413,10 @@ describe('parseGuardDutyFinding over EventBridge "GuardDuty Finding" events', ()
         end: '2017-12-08T15:32:49.000Z',
         category: ['intrusion_detection', 'network'],
         type: ['info'],
-        action: 'dns_request',
+        action: 'DNS_REQUEST',
         provider: 'guardduty',
       },
-      rule: { name: 'Backdoor:EC2/C&CActivity.B!DNS', category: 'Backdoor', ruleset: 'EC2' },
+      rule: { name: 'Backdoor:EC2/C&CActivity.B!DNS', category: 'Backdoor', ruleset: 'Backdoor:EC2' },
       // the finding's own account wins over the envelope's (101010101111) and the CWL owner
       cloud: { account: { id: '883606788610' }, region: 'us-east-1', instance: { id: 'i-99999999' } },
       dns: { question: { name: 'example.com' } },
@@ -439,16 +439,17 @@ describe('parseGuardDutyFinding over EventBridge "GuardDuty Finding" events', ()
     expect(timestamp.toISOString()).toBe('2017-12-08T15:32:49.862Z');
     expect(idParts).toEqual(['36b01b60fc22bb4edb19d62d9899e953', '2017-12-08T15:32:49.862Z']);
     expect(document).toMatchObject({
-      event: { kind: 'alert', severity: 5, category: ['intrusion_detection', 'iam'], action: 'aws_api_call' },
-      rule: { name: 'UnauthorizedAccess:IAMUser/TorIPCaller', category: 'UnauthorizedAccess', ruleset: 'IAMUser' },
+      event: { kind: 'alert', severity: 5, category: ['intrusion_detection', 'iam'], action: 'AWS_API_CALL' },
+      rule: { name: 'UnauthorizedAccess:IAMUser/TorIPCaller', category: 'UnauthorizedAccess', ruleset: 'UnauthorizedAccess:IAMUser' },
       cloud: { account: { id: '883606788610' }, region: 'us-east-1' },
       source: {
+        address: '198.51.100.0',
         ip: '198.51.100.0',
         geo: { country_name: 'United States', city_name: 'GeneratedFindingCityName' },
         as: { organization: { name: 'GeneratedFindingASNOrg' } },
       },
       user: { name: 'GeneratedFindingUserName', id: 'GeneratedFindingPrincipalId' },
-      related: { ip: ['198.51.100.0'], user: ['GeneratedFindingUserName'] },
+      related: { ip: ['198.51.100.0'], user: ['GeneratedFindingPrincipalId', 'GeneratedFindingUserName'] },
       aws: {
         guardduty: {
           resource_type: 'AccessKey',
@@ -489,14 +490,15 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
   it('maps an INBOUND NETWORK_CONNECTION: remote side is the source, ports by side, geo and AS', () => {
     const { document } = parse(sshBruteForceInbound);
     expect(document).toMatchObject({
-      event: { action: 'network_connection', category: ['intrusion_detection', 'network', 'authentication'], severity: 2 },
+      event: { action: 'NETWORK_CONNECTION', category: ['intrusion_detection', 'network', 'authentication'], severity: 2 },
       source: {
+        address: '198.51.100.23',
         ip: '198.51.100.23',
         port: 46717,
         geo: { country_name: 'United States', country_iso_code: 'US', city_name: 'Dubuque', location: { lat: 42.5122, lon: -90.7384 } },
         as: { number: 209, organization: { name: 'CENTURYLINK-US-LEGACY-QWEST' } },
       },
-      destination: { ip: '172.31.43.6', port: 22 },
+      destination: { address: '172.31.43.6', ip: '172.31.43.6', port: 22 },
       network: { direction: 'ingress', transport: 'tcp' },
       aws: { guardduty: { action: { type: 'NETWORK_CONNECTION', connection_direction: 'INBOUND', protocol: 'TCP', blocked: false, remote_ip: '198.51.100.23', local_ip: '172.31.43.6' }, count: 74, severity_label: 'Low' } },
     });
@@ -507,8 +509,8 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
   it('maps an OUTBOUND NETWORK_CONNECTION: remote side is the destination', () => {
     const { document } = parse(outboundWinRm);
     expect(document).toMatchObject({
-      source: { ip: '172.31.43.6', port: 32794 },
-      destination: { ip: '203.0.113.77', port: 5985, geo: { country_name: 'Netherlands' }, as: { number: 64500, organization: { name: 'EXAMPLE-AS' } } },
+      source: { address: '172.31.43.6', ip: '172.31.43.6', port: 32794 },
+      destination: { address: '203.0.113.77', ip: '203.0.113.77', port: 5985, geo: { country_name: 'Netherlands' }, as: { number: 64500, organization: { name: 'EXAMPLE-AS' } } },
       network: { direction: 'egress', transport: 'tcp' },
       threat: { tactic: { name: ['Impact'], id: ['TA0040'] } },
       aws: { guardduty: { resource_role: 'ACTOR' } },
@@ -518,9 +520,9 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
   it('maps a PORT_PROBE: first prober is the source, every prober related, probed port is the destination port', () => {
     const { document } = parse(portProbe);
     expect(document).toMatchObject({
-      event: { action: 'port_probe', category: ['intrusion_detection', 'network'] },
-      source: { ip: '192.0.2.44', geo: { country_name: 'France' }, as: { number: 64501 } },
-      destination: { ip: '172.31.43.6', port: 3389 },
+      event: { action: 'PORT_PROBE', category: ['intrusion_detection', 'network'] },
+      source: { address: '192.0.2.44', ip: '192.0.2.44', geo: { country_name: 'France' }, as: { number: 64501 } },
+      destination: { address: '172.31.43.6', ip: '172.31.43.6', port: 3389 },
       network: { direction: 'ingress' },
       threat: { tactic: { name: ['Reconnaissance'], id: ['TA0043'] } },
       aws: { guardduty: { action: { type: 'PORT_PROBE', blocked: false, local_ports: [3389, 22], remote_ip: ['192.0.2.44', '192.0.2.45'] } } },
@@ -532,11 +534,11 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
   it('maps a KUBERNETES_API_CALL on an EKS cluster: cluster, workload, Kubernetes user, source IPs, request', () => {
     const { document } = parse(kubernetesApiCall);
     expect(document).toMatchObject({
-      event: { action: 'kubernetes_api_call' },
+      event: { action: 'KUBERNETES_API_CALL' },
       orchestrator: { type: 'kubernetes', cluster: { name: 'prod-cluster' }, namespace: 'payments', resource: { name: 'web-7d9f8b', type: 'pods' } },
       container: { id: 'cont-1', name: 'web', image: { name: 'public.ecr.aws/nginx/nginx:1.25' } },
       user: { name: 'system:anonymous', id: 'k8s-uid-1', group: { name: ['system:unauthenticated'] } },
-      source: { ip: '198.51.100.99', geo: { country_name: 'Germany' }, as: { organization: { name: 'TOR-EXIT' } } },
+      source: { address: '198.51.100.99', ip: '198.51.100.99', geo: { country_name: 'Germany' }, as: { organization: { name: 'TOR-EXIT' } } },
       url: { original: '/api/v1/namespaces/payments/secrets' },
       user_agent: { original: 'kubectl/v1.29.0 (linux/amd64)' },
       threat: { tactic: { name: ['Discovery'], id: ['TA0007'] } },
@@ -550,7 +552,8 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
     });
     expect(at(document, 'source.as.number')).toBeUndefined(); // asn "0" = unknown
     expect(at(document, 'related.ip')).toEqual(['198.51.100.99']);
-    expect(at(document, 'related.user')).toEqual(['eks-node-role', 'system:anonymous']);
+    // the access key's principal id and the Kubernetes uid too, as Elastic's AWS integration lists them
+    expect(at(document, 'related.user')).toEqual(['AROAEXAMPLEID:session', 'eks-node-role', 'system:anonymous', 'k8s-uid-1']);
   });
 
   it('takes the source IP from sourceIps when a Kubernetes call has no remoteIpDetails, and the target from the action', () => {
@@ -562,9 +565,9 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
   it('maps an RDS_LOGIN_ATTEMPT on an RDS instance: database user, login attributes, remote source', () => {
     const { document } = parse(rdsLogin);
     expect(document).toMatchObject({
-      event: { action: 'rds_login_attempt', category: ['intrusion_detection', 'authentication', 'database'], severity: 8 },
+      event: { action: 'RDS_LOGIN_ATTEMPT', category: ['intrusion_detection', 'authentication', 'database'], severity: 8 },
       user: { name: 'app_admin' },
-      source: { ip: '203.0.113.200', geo: { city_name: 'Lyon', country_name: 'France' } },
+      source: { address: '203.0.113.200', ip: '203.0.113.200', geo: { city_name: 'Lyon', country_name: 'France' } },
       related: { ip: ['203.0.113.200'], user: ['app_admin', 'postgres'] },
       threat: { tactic: { name: ['Credential Access'], id: ['TA0006'] } },
       aws: {
@@ -618,7 +621,7 @@ describe('parseGuardDutyFinding resources (constructed from the documented findi
     const { document } = parse(lambdaFunction);
     expect(at(document, 'aws.guardduty.resource_type')).toBe('Lambda');
     expect(at(document, 'aws.guardduty.lambda')).toEqual({ function_name: 'resize', function_arn: 'arn:aws:lambda:eu-west-1:111122223333:function:resize' });
-    expect(at(document, 'destination')).toEqual({ ip: '192.0.2.200', port: 443 });
+    expect(at(document, 'destination')).toEqual({ address: '192.0.2.200', ip: '192.0.2.200', port: 443 });
     expect(at(document, 'aws.guardduty.resource.lambdaDetails.vpcConfig')).toEqual({ vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-1'] });
   });
 
@@ -738,7 +741,7 @@ describe('parseGuardDutyFinding errors', () => {
     expect(at(document, 'aws.guardduty.severity_label')).toBeUndefined();
     expect(at(document, 'aws.guardduty.count')).toBeUndefined();
     expect(at(document, 'aws.guardduty.archived')).toBeUndefined();
-    expect(at(document, 'event.action')).toBe('network_connection');
+    expect(at(document, 'event.action')).toBe('NETWORK_CONNECTION');
 
     const arrays = constructed({ type: 'A:B/C', resource: { resourceType: 'Instance', instanceDetails: { networkInterfaces: 'eni' } }, service: [] });
     expect(() => parse(arrays)).not.toThrow();
@@ -797,6 +800,9 @@ describe('parseGuardDutyFinding invariants', () => {
     for (const field of IP_FIELDS) expect(at(document, field)).toBeUndefined();
     expect(at(document, 'aws.guardduty.action.remote_ip')).toBe('GeneratedFindingIPAddress');
     expect(at(document, 'aws.guardduty.action.local_ip')).toBe('GeneratedFindingLocalIp');
+    // .address keeps what GuardDuty wrote (a keyword), so placeholders stay searchable where the ip cannot hold them
+    expect(at(document, 'source.address')).toBe('GeneratedFindingIPAddress');
+    expect(at(document, 'destination.address')).toBe('GeneratedFindingLocalIp');
     expect(at(document, 'source.geo')).toEqual({ country_name: 'GeneratedFindingCountryName' }); // lat 123 is out of range
     expect(at(document, 'network')).toEqual({ direction: 'ingress' }); // protocol "Unknown" is no transport
     expect(at(document, 'aws.guardduty.resource.instanceDetails.networkInterfaces')).toEqual([

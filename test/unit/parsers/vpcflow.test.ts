@@ -13,6 +13,7 @@ import {
   parseVpcFlowLine,
   vpcFlowTransport,
 } from '../../../processors/parsers/vpcflow.ts';
+import { detectSource, sniffSource } from '../../../processors/source.ts';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../../fixtures/vpcflow/${name}`, import.meta.url));
 const fixtureText = (name: string): string => fixture(name).toString('utf8');
@@ -127,8 +128,8 @@ describe('AWS user guide examples: every record line in its block format', () =>
   it('maps an accepted SSH flow (default format) to ECS source/destination/network/event fields', () => {
     const { parsed, doc } = docRecord(23);
     expect(parsed.timestamp.toISOString()).toBe(iso(1418530070));
-    expect(doc.source).toEqual({ ip: '172.31.16.139', port: 20641, bytes: 4249, packets: 20 });
-    expect(doc.destination).toEqual({ ip: '172.31.16.21', port: 22 });
+    expect(doc.source).toEqual({ address: '172.31.16.139', ip: '172.31.16.139', port: 20641, bytes: 4249, packets: 20 });
+    expect(doc.destination).toEqual({ address: '172.31.16.21', ip: '172.31.16.21', port: 22 });
     expect(doc.network).toEqual({ transport: 'tcp', iana_number: '6', type: 'ipv4', bytes: 4249, packets: 20 });
     expect(doc.event).toMatchObject({
       action: 'accept',
@@ -161,7 +162,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
   it('maps a rejected RDP flow to event.action reject, outcome failure, type denied', () => {
     const { doc } = docRecord(29);
     expect(doc.event).toMatchObject({ action: 'reject', outcome: 'failure', type: ['connection', 'denied'] });
-    expect(doc.destination).toEqual({ ip: '172.31.9.12', port: 3389 });
+    expect(doc.destination).toEqual({ address: '172.31.9.12', ip: '172.31.9.12', port: 3389 });
     expect(doc.source.ip).toBe('172.31.9.69');
     expect(doc.aws.vpcflow.action).toBe('REJECT');
   });
@@ -207,7 +208,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
   it('maps IPv6 addresses and sets network.type ipv6', () => {
     const { doc } = docRecord(71);
     expect(doc.source).toMatchObject({ ip: '2001:db8:1234:a100:8d6e:3477:df66:f105', port: 34892 });
-    expect(doc.destination).toEqual({ ip: '2001:db8:1234:a102:3304:8879:34cf:4071', port: 22 });
+    expect(doc.destination).toEqual({ address: '2001:db8:1234:a102:3304:8879:34cf:4071', ip: '2001:db8:1234:a102:3304:8879:34cf:4071', port: 22 });
     expect(doc.network.type).toBe('ipv6');
     expect(doc.related.ip).toEqual(['2001:db8:1234:a100:8d6e:3477:df66:f105', '2001:db8:1234:a102:3304:8879:34cf:4071']);
   });
@@ -279,8 +280,8 @@ describe('AWS user guide examples: every record line in its block format', () =>
 
   it('reads the transit gateway requester-managed interface record: source.ip from srcaddr, client address in pkt_srcaddr', () => {
     const { doc } = docRecord(171);
-    expect(doc.source).toEqual({ ip: '10.40.1.175', port: 39812 });
-    expect(doc.destination).toEqual({ ip: '10.40.2.236', port: 80 });
+    expect(doc.source).toEqual({ address: '10.40.1.175', ip: '10.40.1.175', port: 39812 });
+    expect(doc.destination).toEqual({ address: '10.40.2.236', ip: '10.40.2.236', port: 80 });
     expect(doc.aws.vpcflow).toMatchObject({ pkt_srcaddr: '10.20.33.164', tcp_flags: 3, subnet_id: 'subnet-11111111aaaaaaaaa' });
     expect(doc.aws.vpcflow).not.toHaveProperty('instance_id');
     expect(doc.related.ip).toEqual(['10.40.1.175', '10.40.2.236', '10.20.33.164']);
@@ -302,7 +303,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
     expect(doc.network.direction).toBe('egress');
     expect(doc.aws.vpcflow).toMatchObject({ traffic_path: 8, pkt_dst_aws_service: 'S3', flow_direction: 'egress', version: 5 });
     expect(doc.aws.vpcflow).not.toHaveProperty('pkt_src_aws_service');
-    expect(doc.destination).toEqual({ ip: '52.95.128.179', port: 80 });
+    expect(doc.destination).toEqual({ address: '52.95.128.179', ip: '52.95.128.179', port: 80 });
   });
 
   it('builds documents that are already compact (no undefined, empty strings or empty objects)', () => {
@@ -344,8 +345,8 @@ describe('files that start with a header line', () => {
     expect(docs).toHaveLength(2);
     expect(docs.map((d) => d.event.action)).toEqual(['accept', 'reject']);
     expect(docs[1]).toMatchObject({
-      source: { ip: '172.31.9.69', port: 49761, bytes: 4249, packets: 20 },
-      destination: { ip: '172.31.9.12', port: 3389 },
+      source: { address: '172.31.9.69', ip: '172.31.9.69', port: 49761, bytes: 4249, packets: 20 },
+      destination: { address: '172.31.9.12', ip: '172.31.9.12', port: 3389 },
       cloud: { account: { id: '123456789010' } },
       event: { outcome: 'failure', start: iso(1418530010), end: iso(1418530070), duration: 60_000_000_000 },
     });
@@ -372,7 +373,7 @@ describe('files that start with a header line', () => {
     });
     expect(doc.container).toEqual({ id: 'container-1' });
     expect(doc.orchestrator).toEqual({ type: 'ecs', cluster: { name: 'my-cluster' } });
-    expect(doc.source).toEqual({ ip: '10.0.1.100', port: 49152, bytes: 3500, packets: 15 });
+    expect(doc.source).toEqual({ address: '10.0.1.100', ip: '10.0.1.100', port: 49152, bytes: 3500, packets: 15 });
     expect(doc.event.outcome).toBe('success');
   });
 
@@ -448,7 +449,7 @@ describe('CloudWatch Logs payloads', () => {
       return parse(e.message, DEFAULT_VPC_FLOW_FORMAT, ctxOf(env, i));
     });
     expect(docs.map((d) => d.doc.event.outcome)).toEqual(['success', 'failure']);
-    expect(docs[1]!.doc.destination).toEqual({ ip: '172.31.9.12', port: 3389 });
+    expect(docs[1]!.doc.destination).toEqual({ address: '172.31.9.12', ip: '172.31.9.12', port: 3389 });
     expect(docs[0]!.parsed.timestamp.toISOString()).toBe(iso(1418530070));
   });
 
@@ -737,5 +738,35 @@ describe('catalogue, compiled formats and template', () => {
       const expected = info.kind === 'ip' ? { type: 'ip' } : info.kind === 'string' || info.kind === 'action' || info.kind === 'log-status' ? { type: 'keyword', ignore_above: 1024 } : { type: 'long' };
       expect(mapping, name).toEqual(expected);
     }
+  });
+});
+
+describe('a flow line wrapped as JSON ({"message": "2 123456789012 eni-..."}), as some forwarders write it', () => {
+  // The AWS user guide's accepted SSH record, wrapped the way such forwarders wrap it.
+  const line = blockAt(23).lines[0]!;
+  const wrapped = JSON.stringify({ message: line });
+
+  it('parses as the flow line it carries, with that line as event.original', () => {
+    const bare = parseVpcFlowLine(line, DEFAULT_VPC_FLOW_FORMAT, CTX);
+    const fromJson = parseVpcFlowLine(wrapped, DEFAULT_VPC_FLOW_FORMAT, CTX);
+    expect(fromJson).toEqual(bare);
+    expect((fromJson.document.event as Obj).original).toBe(line);
+    expect(fromJson.document.source).toEqual({ address: '172.31.16.139', ip: '172.31.16.139', port: 20641, bytes: 4249, packets: 20 });
+  });
+
+  it('is detected as VPC flow, for documents and the archive label alike', () => {
+    expect(detectSource(wrapped)).toEqual({ source: 'vpcflow', line, format: DEFAULT_VPC_FLOW_FORMAT });
+    expect(sniffSource(wrapped)).toBe('vpcflow');
+    expect(sniffSource(JSON.stringify({ level: 'info', message: line }))).toBe('vpcflow');
+    // a JSON log whose message is not a flow line stays a generic document
+    const app = JSON.stringify({ message: '2 apples' });
+    expect(detectSource(app)).toEqual({ source: 'cloudwatch_logs', json: { message: '2 apples' } });
+    expect(sniffSource(app)).toBe('cloudwatch_logs');
+    expect(sniffSource(JSON.stringify({ message: 'GET / 200' }))).toBe('cloudwatch_logs');
+  });
+
+  it('still names the fields that do not fit when the wrapped line is not a record', () => {
+    const err = parseError(() => parseVpcFlowLine(JSON.stringify({ message: '2 123456789010 eni-1 x' }), DEFAULT_VPC_FLOW_FORMAT, CTX));
+    expect(err.message).toMatch(/line has 4 field\(s\) but the flow log format has 14/);
   });
 });
