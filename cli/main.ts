@@ -4,6 +4,7 @@ import { ParseError } from '../processors/index.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
+import { ingestS3Command } from './commands/ingest-s3.ts';
 import { destinationCommand } from './commands/destination.ts';
 import { onboardCommand } from './commands/onboard.ts';
 import { parseCommand } from './commands/parse.ts';
@@ -16,7 +17,7 @@ import { tailCommand } from './commands/tail.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
+const COMMANDS = [demoCommand, consumeCommand, ingestS3Command, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
   return program;
 }
 /** Errors whose message says it all: no stack trace for the user. */
-const KNOWN_ERRORS = new Set(['ConfigError', 'SystemicRefusalError', 'MissingPrerequisiteError', 'OpenSearchStartError', 'DemoFailedError', 'InterruptedError', 'ParseError']);
+const KNOWN_ERRORS = new Set(['ConfigError', 'AssumeRoleError', 'SystemicRefusalError', 'MissingPrerequisiteError', 'OpenSearchStartError', 'DemoFailedError', 'InterruptedError', 'ParseError']);
 
 export async function main(argv: string[]): Promise<void> {
   try {

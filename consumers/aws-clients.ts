@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { credentialsFor, type AwsEndpoints } from './aws-endpoints.ts';
 
@@ -15,12 +15,13 @@ export function createDynamoDbClient(e: AwsEndpoints): DynamoDBClient {
   });
 }
 
-export function createS3Client(e: AwsEndpoints): S3Client {
+/** `credentials`: e.g. an assumed role's, to read another account's bucket; default the standard chain. */
+export function createS3Client(e: AwsEndpoints, credentials?: S3ClientConfig['credentials']): S3Client {
   return new S3Client({
     region: e.region,
     endpoint: e.s3,
     forcePathStyle: e.s3 !== undefined,
-    credentials: credentialsFor(e.s3),
+    credentials: credentials ?? credentialsFor(e.s3),
     // Without these, s3rver silently corrupts streamed uploads.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -1,6 +1,7 @@
 // The KCL-style consumer: leases -> retrieval -> processors -> sinks -> checkpoint.
 // What the CLI, the local stack and the benchmarks use; tests reach internals by their paths.
 export { createConsumer, signsRequests, type ConsumerDeps, type ConsumerParts } from './consumer.ts';
+export { createS3Ingester, S3IngestOptionsSchema, type S3IngestCounters, type S3IngestOptions, type S3IngestParts } from './s3-ingest/index.ts';
 export { ConsumerOptionsSchema, MAX_EVENT_BYTES, type ConsumerOptions } from './consumer-options.ts';
 export { backoffDelay, type BackoffPolicy } from './backoff.ts';
 export { awsEndpoints, EndpointOptionsSchema, LocalStackEnvSchema, type EndpointOptions } from './config/endpoints.ts';

@@ -1,4 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { utcHourPath } from '../../processors/index.ts';
 import type { RejectedDocument } from './opensearch-bulk.ts';
@@ -8,9 +9,10 @@ export interface DeadLetter {
   reason: string;
   /**
    * 'decode': the Kinesis record could not be read; 'size': an event over the event size
-   * limit; 'index': OpenSearch refused the document.
+   * limit; 'index': OpenSearch refused the document; 'object': an S3 object that cannot be
+   * read as its format (bad gzip, not a CloudTrail file...).
    */
-  stage: 'decode' | 'size' | 'index';
+  stage: 'decode' | 'size' | 'index' | 'object';
   streamName: string;
   shardId: string;
   sequenceNumber: string;
@@ -22,6 +24,8 @@ export interface DeadLetter {
   status?: number;
   /** When the record reached Kinesis (ApproximateArrivalTimestamp): fixes the object's key. */
   arrivedAt?: string;
+  /** The S3 object an event came from (the S3 way in), and its line where it has lines. */
+  object?: { bucket: string; key: string; line?: number };
   at: string;
 }
 
@@ -68,6 +72,44 @@ export function refusedDocument(streamName: string, shardId: string, refused: Re
     arrivedAt: origin?.record.arrivedAt,
     envelope: origin?.record.envelope,
     event: event && { id: event.id, timestamp: event.timestamp, message: event.message },
+    document: { index: document.index, id: document.id, body: document.body },
+    status,
+    at: new Date().toISOString(),
+  };
+}
+
+/**
+ * Where a batch of an S3 object's events sits. Dead letters of the S3 way in take the place of
+ * a record position: stream `s3`, the bucket as shard, and the key's hash plus the batch's first
+ * line as sequence number, so each batch rewrites its own object when retried.
+ */
+export interface ObjectPosition {
+  bucket: string;
+  key: string;
+  /** First line (1-based) of the batch; 0 for the object as a whole. */
+  firstLine: number;
+  /** When S3 stored the object (the notification's eventTime), ISO: fixes the letter's key. */
+  storedAt: string;
+}
+
+function objectRecord(at: ObjectPosition): RecordPosition {
+  const keyHash = createHash('sha256').update(`${at.bucket}/${at.key}`).digest('hex').slice(0, 32);
+  return { streamName: 's3', shardId: at.bucket, sequenceNumber: `${keyHash}-${at.firstLine}`, arrivedAt: at.storedAt };
+}
+
+/** An S3 object that cannot be read as its format: named, never retried (the next read would fail the same way). */
+export function unreadableObject(at: ObjectPosition, reason: string): DeadLetter {
+  return { reason: `object ${reason}`, stage: 'object', ...objectRecord(at), object: { bucket: at.bucket, key: at.key }, at: new Date().toISOString() };
+}
+
+/** A document of an S3 object's event that OpenSearch refused for good; `line` is where the event sits. */
+export function refusedObjectDocument(at: ObjectPosition, refused: RejectedDocument, line?: number): DeadLetter {
+  const { document, status, reason } = refused;
+  return {
+    reason: `index ${status}: ${reason}`,
+    stage: 'index',
+    ...objectRecord(at),
+    object: { bucket: at.bucket, key: at.key, line },
     document: { index: document.index, id: document.id, body: document.body },
     status,
     at: new Date().toISOString(),

@@ -35,10 +35,11 @@ export function regionFromKey(key: string): string | undefined {
   return /\/(?:elasticloadbalancing|CloudTrail|CloudTrail-Insight|vpcflowlogs|GuardDuty)\/([a-z]{2}(?:-[a-z]+)+-\d)\//.exec(key)?.[1];
 }
 
-/** The format a first line shows: a CloudTrail file, a flow log header, a finding, an ALB entry. */
-export function formatFromContent(firstLine: string): ObjectFormat | undefined {
-  const head = firstLine.trimStart();
-  if (/^\{\s*"Records"\s*:/.test(head)) return 'cloudtrail';
+/** The format an object's first lines show: a CloudTrail file, a flow log header, a finding, an ALB entry. */
+export function formatFromContent(firstLines: string): ObjectFormat | undefined {
+  if (/^\s*\{\s*"Records"\s*:/.test(firstLines)) return 'cloudtrail';
+  const nl = firstLines.indexOf('\n');
+  const head = (nl === -1 ? firstLines : firstLines.slice(0, nl)).trimStart();
   if (isVpcFlowHeader(head)) return 'vpcflow';
   if (head.startsWith('{')) {
     if (/"schemaVersion"/.test(head) && /"severity"/.test(head) && /"type"/.test(head)) return 'guardduty';
@@ -51,8 +52,8 @@ export function formatFromContent(firstLine: string): ObjectFormat | undefined {
 }
 
 /** Key first (it is what AWS wrote), content when the key names no format. */
-export function detectObjectFormat(key: string, firstLine: string): ObjectFormat | SkippedObject {
+export function detectObjectFormat(key: string, firstLines: string): ObjectFormat | SkippedObject {
   const byKey = formatFromKey(key);
   if (byKey !== undefined) return byKey;
-  return formatFromContent(firstLine) ?? 'unknown_key';
+  return formatFromContent(firstLines) ?? 'unknown_key';
 }
