@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { optionFields } from '../../consumers/index.ts';
+import { optionFields, signsRequests } from '../../consumers/index.ts';
 import { bootstrapOpenSearch } from '../../infra/opensearch/bootstrap.ts';
 import { operatorClients } from '../ops/clients.ts';
 import { operatorCommand } from '../ops/command.ts';
@@ -34,7 +34,11 @@ export function bootstrapCommand(): Command {
       io.err(`bootstrap: ${o.opensearchUrl} (${o.indexPrefix}-*)`);
       const result = await bootstrapOpenSearch(client as never, { indexPrefix: o.indexPrefix, retentionDays: o.retentionDays });
       let dashboards: DashboardImport | undefined;
-      if (o.dashboardsUrl) dashboards = await importDashboards(o.dashboardsUrl, o.indexPrefix);
+      if (o.dashboardsUrl) {
+        // A domain's /_dashboards takes the same SigV4 as the domain (--opensearch-auth decides for both).
+        const service = signsRequests({ opensearchUrl: o.dashboardsUrl, opensearchAuth: o.opensearchAuth });
+        dashboards = await importDashboards(o.dashboardsUrl, o.indexPrefix, undefined, service ? { sigv4: { region: o.region, service } } : {});
+      }
       const pruneHint = `centralog prune --older-than ${o.retentionDays}d --index-prefix ${o.indexPrefix}`;
       if (o.json) {
         io.out(JSON.stringify({ ...result, retentionDays: o.retentionDays, pruneCommand: result.ismPolicies.length === 0 ? pruneHint : undefined, dashboards }));

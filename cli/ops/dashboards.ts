@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createOpenSearchClient } from '../../consumers/index.ts';
 import { DEFAULT_INDEX_PREFIX } from '../../processors/index.ts';
 
 /** Saved objects shipped with centralog, one NDJSON file each, written for the default prefix. */
@@ -64,23 +66,43 @@ export function savedObjects(indexPrefix: string, dir = DASHBOARDS_DIR): { files
   return { files, ndjson: objects.map((o) => `${JSON.stringify(o)}\n`).join('') };
 }
 
+/** How to authenticate to OpenSearch Dashboards: SigV4 for an Amazon OpenSearch Service domain's `/_dashboards`. */
+export interface DashboardsAuth {
+  sigv4?: { region: string; service: 'es' | 'aoss' };
+}
+
+type ImportAnswer = { successCount?: number; errors?: Array<{ id: string; type: string; error?: { type?: string; message?: string } }>; message?: string };
+
 /**
  * Imports the saved objects into OpenSearch Dashboards with overwrite, so a second import
- * replaces the same ids instead of adding copies.
+ * replaces the same ids instead of adding copies. The request goes through the OpenSearch
+ * client, so it is signed exactly as the cluster's requests are when the domain wants SigV4.
  */
-export async function importDashboards(dashboardsUrl: string, indexPrefix: string, dir = DASHBOARDS_DIR): Promise<DashboardImport> {
+export async function importDashboards(dashboardsUrl: string, indexPrefix: string, dir = DASHBOARDS_DIR, auth: DashboardsAuth = {}): Promise<DashboardImport> {
   const { files, ndjson } = savedObjects(indexPrefix, dir);
   if (!ndjson) return { files, objects: 0, errors: [`no saved objects under ${dir}`] };
-  const form = new FormData();
-  form.append('file', new Blob([ndjson], { type: 'application/ndjson' }), 'centralog.ndjson');
-  const url = `${dashboardsUrl.replace(/\/$/, '')}/api/saved_objects/_import?overwrite=true`;
-  let res: Response;
+  // The multipart body is built here, as bytes, so that a signature covers exactly what is sent.
+  const boundary = `centralog-${randomUUID()}`;
+  const body = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="centralog.ndjson"\r\nContent-Type: application/ndjson\r\n\r\n${ndjson}\r\n--${boundary}--\r\n`,
+  );
+  const url = new URL(dashboardsUrl);
+  const client = createOpenSearchClient(url.origin, auth.sigv4 ? { sigv4: auth.sigv4 } : {});
+  let answer: ImportAnswer;
   try {
-    res = await fetch(url, { method: 'POST', body: form, headers: { 'osd-xsrf': 'true' } });
+    const res = await client.transport.request(
+      { method: 'POST', path: `${url.pathname.replace(/\/$/, '')}/api/saved_objects/_import`, querystring: { overwrite: 'true' }, body },
+      { headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'osd-xsrf': 'true' } },
+    );
+    answer = (typeof res.body === 'string' ? JSON.parse(res.body) : res.body) as ImportAnswer;
   } catch (err) {
-    throw new Error(`cannot reach OpenSearch Dashboards at ${dashboardsUrl} (--dashboards-url): ${(err as Error).message}`);
+    const e = err as { meta?: { statusCode?: number; body?: ImportAnswer | string }; message?: string };
+    const status = e.meta?.statusCode;
+    if (!status) throw new Error(`cannot reach OpenSearch Dashboards at ${dashboardsUrl} (--dashboards-url): ${e.message ?? String(err)}`);
+    const reason = typeof e.meta?.body === 'object' ? e.meta.body.message : e.meta?.body;
+    throw new Error(`OpenSearch Dashboards refused the import (${status}): ${reason || e.message}`);
+  } finally {
+    await client.close();
   }
-  const body = (await res.json().catch(() => ({}))) as { successCount?: number; errors?: Array<{ id: string; type: string; error?: { type?: string; message?: string } }>; message?: string };
-  if (!res.ok) throw new Error(`OpenSearch Dashboards refused the import (${res.status}): ${body.message ?? res.statusText}`);
-  return { files, objects: body.successCount ?? 0, errors: (body.errors ?? []).map((e) => `${e.type} ${e.id}: ${e.error?.message ?? e.error?.type ?? 'error'}`) };
+  return { files, objects: answer.successCount ?? 0, errors: (answer.errors ?? []).map((e) => `${e.type} ${e.id}: ${e.error?.message ?? e.error?.type ?? 'error'}`) };
 }

@@ -1,8 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerOptionsSchema, createConsumer, putRecordsWithRetry } from '../../consumers/index.ts';
 import { baseComponentTemplate, indexTemplates, installIndexTemplates } from '../../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator } from '../../local/index.ts';
 import { encodeCwlRecord } from '../../processors/index.ts';
+import { runCli } from '../e2e/cli-fixture.ts';
 import { createBucket, createStream, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 import { allSamples, sampleEnvelope } from '../samples.ts';
 import { fieldsUsed, indexPatternOf, scriptedFields, scriptFields, searchRequest, shippedObjects, tabify, visState, type Row, type SavedObject } from '../saved-objects.ts';
@@ -87,7 +90,6 @@ async function run(o: SavedObject): Promise<{ rows: Row[]; hits: Array<Record<st
 }
 
 const queried = () => objects.filter((o) => (o.type === 'visualization' || o.type === 'search') && searchRequest(o, objects));
-const isAlerts = (o: SavedObject) => indexPatternOf(o, objects)?.attributes.title === `${prefix}-alerts-*`;
 
 describe('dashboards on the real node, filled through the consumer', () => {
   it('indexes the simulated and sample events it is fed', async () => {
@@ -95,9 +97,9 @@ describe('dashboards on the real node, filled through the consumer', () => {
     expect((res.body as unknown as { count: number }).count).toBeGreaterThan(2000);
   });
 
-  it("every source and pipeline visualisation's search returns rows with a value in each metric; the saved search returns documents", async () => {
+  it("every visualisation's search returns rows with a value in each metric; the saved search returns documents", async () => {
     const empty: string[] = [];
-    for (const o of queried().filter((x) => !isAlerts(x))) {
+    for (const o of queried()) {
       const { rows, hits } = await run(o);
       if (o.type === 'search') {
         if (hits.length === 0) empty.push(`${o.id}: no documents`);
@@ -113,12 +115,12 @@ describe('dashboards on the real node, filled through the consumer', () => {
         }
     }
     expect(empty).toEqual([]);
-    expect(queried().filter((x) => !isAlerts(x)).length).toBe(15);
+    expect(queried().length).toBe(18);
   });
 
   it('OpenSearch Dashboards will find each field aggregatable: _field_caps over the filled indices agrees', async () => {
     const problems: string[] = [];
-    for (const o of queried().filter((x) => !isAlerts(x))) {
+    for (const o of queried()) {
       const ip = indexPatternOf(o, objects)!;
       const scripted = new Map(scriptedFields(ip).map((f) => [f.name, f]));
       const fields = fieldsUsed(o, objects).flatMap((u) => (scripted.has(u.field) ? scriptFields(scripted.get(u.field)!.script).map((field) => ({ field, use: u.use })) : [u]));
@@ -170,5 +172,44 @@ describe('dashboards on the real node, filled through the consumer', () => {
       expect(r['1'], String(r['4'])).toBe(lags.length);
       expect(r['3'], String(r['4'])).toBe(Math.max(...lags));
     }
+  });
+});
+
+describe('centralog bootstrap --dashboards-url', () => {
+  it('installs the templates, then imports the saved objects renamed for --index-prefix; a refused object fails the command, naming it', async () => {
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        bodies.push(`${req.method} ${req.url} ${req.headers['osd-xsrf']} ${req.headers.authorization ?? 'unsigned'}\n${body}`);
+        const refused = bodies.length === 2 ? [{ id: `${prefix}-dashboard-alerts`, type: 'dashboard', error: { type: 'missing_references' } }] : [];
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ success: refused.length === 0, successCount: objects.length - refused.length, ...(refused.length ? { errors: refused } : {}) }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const args = ['bootstrap', '--opensearch-url', stack.opensearchUrl, '--index-prefix', prefix, '--dashboards-url', url];
+    try {
+      const first = await runCli(args);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain(`dashboards          ${objects.length} saved object(s) imported into ${url}`);
+      expect(bodies[0]).toMatch(/^POST \/api\/saved_objects\/_import\?overwrite=true true unsigned\n/);
+      for (const title of ['aws.vpcflow-*', 'aws.cloudtrail-*', 'aws.guardduty-*', 'aws.*', 'alerts-*']) expect(bodies[0]).toContain(`"title":"${prefix}-${title}"`);
+      expect(bodies[0]).not.toContain('"id":"centralog-');
+      const second = await runCli(args);
+      expect(second.code).toBe(1);
+      expect(second.stdout).toContain(`1 refused: dashboard ${prefix}-dashboard-alerts: missing_references`);
+      // --opensearch-auth sigv4 signs the import as it signs the cluster's requests.
+      const signed = await runCli([...args, '--opensearch-auth', 'sigv4', '--region', 'eu-west-1'], { AWS_ACCESS_KEY_ID: 'AKIDBOOTSTRAP', AWS_SECRET_ACCESS_KEY: 'secret', AWS_PROFILE: '' });
+      expect(signed.code, signed.stderr).toBe(0);
+      expect(bodies[2]).toMatch(/^POST \S+ true AWS4-HMAC-SHA256 Credential=AKIDBOOTSTRAP\/\d{8}\/eu-west-1\/es\/aws4_request/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const unreachable = await runCli(['bootstrap', '--opensearch-url', stack.opensearchUrl, '--index-prefix', prefix, '--dashboards-url', 'http://127.0.0.1:9']);
+    expect(unreachable.code).not.toBe(0);
+    expect(unreachable.stderr).toMatch(/cannot reach OpenSearch Dashboards at http:\/\/127\.0\.0\.1:9 \(--dashboards-url\)/);
   });
 });

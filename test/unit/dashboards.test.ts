@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -383,8 +384,43 @@ describe('prefix and import', () => {
       const ndjson = savedObjects('acme').ndjson;
       expect(received[0]!.body).toContain(ndjson);
       expect(received[0]!.body).toContain('filename="centralog.ndjson"');
-      expect(received[1]!.body.replace(/-+\d+/g, '')).toBe(received[0]!.body.replace(/-+\d+/g, ''));
+      const unbound = (b: string) => b.replaceAll(/centralog-[0-9a-f-]{36}/g, 'BOUNDARY');
+      expect(unbound(received[1]!.body)).toBe(unbound(received[0]!.body));
     } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('signs the import with SigV4 for a domain, the signature covering the body as it arrives', async () => {
+    const got: Array<{ authorization: string; sha: string; body: Buffer; type: string }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push({ authorization: String(req.headers.authorization), sha: String(req.headers['x-amz-content-sha256']), body: Buffer.concat(chunks), type: String(req.headers['content-type']) });
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'no permissions for [cluster:admin/opensearch/dashboards]' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDDASHBOARDS', AWS_SECRET_ACCESS_KEY: 'secret' });
+    delete process.env.AWS_PROFILE;
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/_dashboards`;
+      await expect(importDashboards(url, 'centralog', undefined, { sigv4: { region: 'eu-west-1', service: 'es' } })).rejects.toThrow(
+        'OpenSearch Dashboards refused the import (403): no permissions for [cluster:admin/opensearch/dashboards]',
+      );
+      expect(got).toHaveLength(1);
+      expect(got[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDDASHBOARDS\/\d{8}\/eu-west-1\/es\/aws4_request, SignedHeaders=\S*content-type\S*, Signature=[0-9a-f]{64}$/);
+      expect(got[0]!.sha).toBe(createHash('sha256').update(got[0]!.body).digest('hex'));
+      expect(got[0]!.type).toMatch(/^multipart\/form-data; boundary=centralog-/);
+      expect(got[0]!.body.toString('utf8')).toContain(savedObjects('centralog').ndjson);
+    } finally {
+      for (const [k, v] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_PROFILE', saved.profile]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
