@@ -28,29 +28,36 @@ export {
 } from './vpcflow/fields.ts';
 export { isVpcFlowHeader, parseVpcFlowFormat, type VpcFlowFormatOptions } from './vpcflow/format.ts';
 
-/**
- * The `message` of a JSON-wrapped record (`{"message":"2 123456789012 eni-..."}`), else undefined.
- * Whether it is a flow line is for the format to say.
- */
-export function wrappedVpcFlowLine(json: Record<string, unknown>): string | undefined {
-  const m = json.message;
-  return typeof m === 'string' ? m.trim() : undefined;
+/** True when a string may begin a flow record: records of the default format (and of custom formats that lead with the version or an account id) start with a digit. */
+function startsWithDigit(s: string): boolean {
+  const c = s.charCodeAt(0);
+  return c >= 48 && c <= 57;
 }
 
 /**
- * A cheap look at raw text, before any JSON.parse: true when it may be a JSON-wrapped flow record,
- * i.e. it has a `"message"` key whose string value starts with a digit, as records of the default
- * format (and of custom formats that lead with the version or an account id) do.
+ * The `message` of a JSON-wrapped record (`{"message":"2 123456789012 eni-..."}`) when it starts with a
+ * digit, else undefined; whether it is a flow line is for the format to say. The digit rule keeps
+ * other JSON logs from being split and tried, and matches mayBeWrappedVpcFlowLine, so the archive's
+ * label and the document's source agree.
+ */
+export function wrappedVpcFlowLine(json: Record<string, unknown>): string | undefined {
+  const m = json.message;
+  return typeof m === 'string' && startsWithDigit(m) ? m.trim() : undefined;
+}
+
+/**
+ * A cheap look at raw text, before any JSON.parse: true when some `"message"` key in it has a string
+ * value starting with a digit, i.e. it may be a JSON-wrapped flow record (see wrappedVpcFlowLine).
  */
 export function mayBeWrappedVpcFlowLine(text: string): boolean {
-  const k = text.indexOf('"message"');
-  if (k < 0) return false;
-  let i = k + 9;
   const n = text.length;
-  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 58 /* : */)) i++;
-  if (text.charCodeAt(i) !== 34 /* " */) return false;
-  const c = text.charCodeAt(i + 1);
-  return c >= 48 && c <= 57;
+  for (let k = text.indexOf('"message"'); k >= 0; k = text.indexOf('"message"', k + 9)) {
+    let i = k + 9;
+    // JSON whitespace (space, tab, LF, CR) and the colon
+    for (let c = text.charCodeAt(i); i < n && (c === 32 || c === 9 || c === 10 || c === 13 || c === 58); c = text.charCodeAt(++i));
+    if (text.charCodeAt(i) === 34 /* " */ && startsWithDigit(text.slice(i + 1, i + 2))) return true;
+  }
+  return false;
 }
 
 /** One flow log record in the given format (bare, or wrapped as JSON) to its ECS document. */

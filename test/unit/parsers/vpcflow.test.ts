@@ -770,3 +770,26 @@ describe('a flow line wrapped as JSON ({"message": "2 123456789012 eni-..."}), a
     expect(err.message).toMatch(/line has 4 field\(s\) but the flow log format has 14/);
   });
 });
+
+describe('detection of wrapped flow lines agrees with the archive label', () => {
+  const line = '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK';
+  it('gives the same source from detectSource and sniffSource for each wrapping', () => {
+    const cases = [
+      `{"message":"${line}"}`,
+      `{ "message" :\t"${line}" }`,
+      `{"nested":{"message":"text"},"message":"${line}"}`,
+      `{"message":" ${line}"}`,
+      `{"message":"eni-1 - -"}`,
+      `{"message":"\\u0032 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA"}`,
+    ];
+    const got = cases.map((c) => [detectSource(c).source, sniffSource(c)]);
+    expect(got).toEqual([
+      ['vpcflow', 'vpcflow'],
+      ['vpcflow', 'vpcflow'],
+      ['vpcflow', 'vpcflow'],
+      ['cloudwatch_logs', 'cloudwatch_logs'],
+      ['cloudwatch_logs', 'cloudwatch_logs'],
+      ['vpcflow', 'vpcflow'],
+    ]);
+  });
+});
