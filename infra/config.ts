@@ -63,6 +63,13 @@ export const DeployConfigSchema = z
         shardCount: z.number().int().min(1).max(500).default(2).meta({ description: 'shards when provisioned' }),
         maxShards: z.number().int().min(1).max(500).default(8).meta({ description: 'on-demand: the most shards expected (caps the consumer tasks)' }),
         retentionHours: z.number().int().min(24).max(8760).default(168).meta({ description: 'stream retention (default 7 days)' }),
+        retrieval: z
+          .enum(['polling', 'fanout'])
+          .default('polling')
+          .meta({
+            description:
+              "how the consumer reads: polling (GetRecords, sharing each shard's 5 calls/s and 2 MB/s with Firehose) | fanout (a registered stream consumer with its own 2 MB/s per shard; recommended above ~0.5 MB/s per shard or with more readers)",
+          }),
       })
       .prefault({}),
     archive: lifecycle(90, 2555).meta({ description: 'S3 archive lifecycle (default Glacier after 90 days, expiry after 7 years)' }),
@@ -209,6 +216,7 @@ export function names(c: DeployConfig) {
     destinationRole: `${p}-cwl-to-kinesis`,
     memberSubscriptionRole: `${p}-cwl-subscription`,
     streamKeyAlias: `alias/${p}-stream`,
+    streamConsumer: `${p}-consumer`,
     vpcFlowLogGroup: `/${p}/vpc-flow-logs`,
     cloudTrailLogGroup: `/${p}/cloudtrail`,
     guardDutyLogGroup: `/aws/events/${p}-guardduty`,

@@ -28,6 +28,8 @@ export interface ConsumerFleetProps {
   deadLetterKey: kms.IKey;
   /** CENTRALOG_VPC_FLOW_FORMATS, when members use a custom format. */
   vpcFlowFormats?: string;
+  /** The registered stream consumer, when the fleet reads with enhanced fan-out. */
+  streamConsumerArn?: string;
 }
 
 /** `centralog consume` on Fargate, its lease table, and scaling on the stream's iterator age. */
@@ -90,6 +92,7 @@ export class ConsumerFleet extends Construct {
         CENTRALOG_STATUS_PORT: '9464',
         CENTRALOG_LOG_LEVEL: config.consumer.logLevel,
         ...(props.vpcFlowFormats ? { CENTRALOG_VPC_FLOW_FORMATS: props.vpcFlowFormats } : {}),
+        ...(props.streamConsumerArn ? { CENTRALOG_RETRIEVAL: 'fanout', CENTRALOG_STREAM_CONSUMER_ARN: props.streamConsumerArn } : {}),
       },
       healthCheck: {
         command: ['CMD-SHELL', "node -e \"fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))\""],
@@ -153,6 +156,10 @@ export class ConsumerFleet extends Construct {
     const statements = [
       new iam.PolicyStatement({ sid: 'ReadStream', actions: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'], resources: [props.stream.streamArn] }),
       new iam.PolicyStatement({ sid: 'DecryptStream', actions: ['kms:Decrypt'], resources: [props.streamKey.keyArn] }),
+      // The infra registers the consumer, so the task only subscribes with it (and checks it is ACTIVE).
+      ...(props.streamConsumerArn
+        ? [new iam.PolicyStatement({ sid: 'FanOut', actions: ['kinesis:SubscribeToShard', 'kinesis:DescribeStreamConsumer'], resources: [props.streamConsumerArn] })]
+        : []),
       new iam.PolicyStatement({
         sid: 'Leases',
         // CreateTable/DescribeTable: the consumer makes sure the table exists at start (it does: CreateTable answers ResourceInUse).

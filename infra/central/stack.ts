@@ -71,6 +71,7 @@ export class CentralLoggingStack extends Stack {
       network,
       stream: this.stream.stream,
       streamKey: this.stream.key,
+      streamConsumerArn: this.stream.consumer?.attrConsumerArn,
       deadLetters: this.buckets.deadLetters,
       deadLetterKey: this.buckets.key,
       vpcFlowFormats,

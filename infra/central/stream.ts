@@ -5,10 +5,15 @@ import { Construct } from 'constructs';
 import { type DeployConfig, names } from '../config.ts';
 import { acknowledge } from '../nag.ts';
 
-/** The central Kinesis stream and the customer-managed key that encrypts it. */
+/**
+ * The central Kinesis stream, the customer-managed key that encrypts it, and (for
+ * enhanced fan-out) the stream consumer the fleet subscribes with.
+ */
 export class CentralStream extends Construct {
   readonly key: kms.Key;
   readonly stream: kinesis.Stream;
+  /** Registered when the consumer reads with fan-out: its own 2 MB/s per shard, none of Firehose's polling share. */
+  readonly consumer?: kinesis.CfnStreamConsumer;
 
   constructor(scope: Construct, id: string, config: DeployConfig) {
     super(scope, id);
@@ -29,6 +34,9 @@ export class CentralStream extends Construct {
       encryption: kinesis.StreamEncryption.KMS,
       encryptionKey: this.key,
     });
+    if (config.stream.retrieval === 'fanout') {
+      this.consumer = new kinesis.CfnStreamConsumer(this, 'Consumer', { streamArn: this.stream.streamArn, consumerName: n.streamConsumer });
+    }
     acknowledge(this.stream, ['AwsSolutions-KDS3', 'a customer-managed key is a requirement: its key policy, rotation and CloudTrail record decide who reads the logs']);
   }
 }
