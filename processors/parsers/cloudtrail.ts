@@ -7,7 +7,7 @@
  * AwsCloudTrailInsight (whose eventName/eventSource live in `insightDetails`) and AwsVpceEvent.
  *
  * What goes where:
- * - ECS: `event.{action,provider,id,kind,outcome,category,type}`, `user.{name,id,roles,target.name}`,
+ * - ECS: `event.{action,provider,id,kind,outcome,category,type}`, `user.{name,id,email,roles,target.name}`,
  *   `source.{address,ip,domain}`, `user_agent.original`, `cloud.{account.id,region}`,
  *   `error.{code,message}`, `related.{user,ip}`. `@timestamp` comes from `eventTime` (returned as
  *   `ParsedEvent.timestamp`; the caller writes it).

@@ -152,22 +152,22 @@ export function identity(input: unknown, additionalEventData?: unknown): Identit
       session_context:
         sc || sessionName
           ? {
-            mfa_authenticated: attributes ? bool(attributes.mfaAuthenticated) : undefined,
-            creation_date: creation?.toISOString(),
-            session_name: sessionName,
-            source_identity: str(sc?.sourceIdentity),
-            ec2_role_delivery: str(sc?.ec2RoleDelivery),
-            session_issuer: issuer
-              ? {
-                  type: issuerType,
-                  principal_id: issuerPrincipalId,
-                  arn: str(issuer.arn),
-                  account_id: str(issuer.accountId),
-                  user_name: issuerName,
-                }
-              : undefined,
-            web_id_federation_data: webId ? { federated_provider: str(webId.federatedProvider) } : undefined,
-          }
+              mfa_authenticated: attributes ? bool(attributes.mfaAuthenticated) : undefined,
+              creation_date: creation?.toISOString(),
+              session_name: sessionName,
+              source_identity: str(sc?.sourceIdentity),
+              ec2_role_delivery: str(sc?.ec2RoleDelivery),
+              session_issuer: issuer
+                ? {
+                    type: issuerType,
+                    principal_id: issuerPrincipalId,
+                    arn: str(issuer.arn),
+                    account_id: str(issuer.accountId),
+                    user_name: issuerName,
+                  }
+                : undefined,
+              web_id_federation_data: webId ? { federated_provider: str(webId.federatedProvider) } : undefined,
+            }
           : undefined,
     },
   };
