@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { DEFAULT_INDEX_PREFIX, DEFAULT_MAX_EVENT_AGE_DAYS, LogGroupSourcesSchema, VpcFlowFormatsSchema } from '../processors/index.ts';
+import { DEFAULT_INDEX_PREFIX } from '../processors/index.ts';
+import { DocumentRulesSchema } from './config/document-rules.ts';
 import { EndpointOptionsSchema } from './config/endpoints.ts';
 import { bool, endpoint, httpUrl, indexPrefix, int, json, positive } from './config/options.ts';
 
@@ -83,25 +84,10 @@ export const ConsumerOptionsSchema = z.object({
   statusHost: z.string().min(1).default('127.0.0.1').meta({ description: 'address for /metrics and /healthz (0.0.0.0 in a container)', arg: 'host' }),
   statusPort: int(0, 65_535).default(9464).meta({ description: 'port for /metrics and /healthz (0 = any free port)', arg: 'port' }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').meta({ description: 'debug | info | warn | error', arg: 'level' }),
-  maxEventAgeDays: int(1, 36_500)
-    .default(DEFAULT_MAX_EVENT_AGE_DAYS)
-    .meta({ description: 'events older than this (or more than a day ahead) go to the ingest day\'s index, tagged event_time_out_of_range (the retention)', arg: 'days' }),
   maxNewIndicesPerHour: int(1, 100_000)
     .default(100)
     .meta({ description: 'index names not written before that one consumer may create per hour; past it documents go to the ingest day\'s index, tagged index_cap_reached', arg: 'n' }),
-  aggregatorAccounts: json(z.array(z.string().regex(/^\d{12}$/, 'expected 12-digit account ids')))
-    .default([])
-    .meta({ description: "accounts whose log groups carry other accounts' CloudTrail events (organisation trails), as a JSON array; other owners' mismatches are tagged account_mismatch", arg: 'json' }),
-  logGroupSources: json(LogGroupSourcesSchema)
-    .optional()
-    .meta({
-      description:
-        'which log groups carry which source, as JSON {"<log group>": "cloudtrail|vpcflow|guardduty|trusted"}; when set, only mapped or trusted groups feed the CloudTrail and GuardDuty indices (unset: the payload alone decides)',
-      arg: 'json',
-    }),
-  vpcFlowFormats: json(VpcFlowFormatsSchema)
-    .optional()
-    .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
+  ...DocumentRulesSchema.shape,
   detections: bool
     .default(true)
     .meta({ description: 'match CloudTrail events and GuardDuty findings of mapped or trusted log groups (see --log-group-sources) against the Sigma rules, writing each match to <prefix>-alerts-YYYY.MM', arg: 'bool' }),

@@ -4,6 +4,7 @@ export { createConsumer, signsRequests, type ConsumerDeps, type ConsumerParts } 
 export { createS3Ingester, S3IngestOptionsSchema, type S3IngestCounters, type S3IngestOptions, type S3IngestParts } from './s3-ingest/index.ts';
 export { ConsumerOptionsSchema, MAX_EVENT_BYTES, type ConsumerOptions } from './consumer-options.ts';
 export { backoffDelay, type BackoffPolicy } from './backoff.ts';
+export { documentOptions, DocumentRulesSchema, type DocumentRules } from './config/document-rules.ts';
 export { awsEndpoints, EndpointOptionsSchema, LocalStackEnvSchema, type EndpointOptions } from './config/endpoints.ts';
 export { ConfigError, describeOptions, envName, flagName, optionFields, resolveOptions, type OptionInfo, type OptionMeta } from './config/options.ts';
 export { createDynamoDbClient, createKinesisClient, createS3Client, type AwsEndpoints } from './aws-clients.ts';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseVpcFlowFormat } from '../processors/parsers/vpcflow.ts';
-import { TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/options.ts';
+import { LogGroupSourcesSchema, TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/options.ts';
+import type { LogGroupSources } from '../processors/source.ts';
 
 const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region name such as eu-west-1');
@@ -147,6 +148,14 @@ export const DeployConfigSchema = z
           .object({ enabled: z.boolean().default(true), createDetector: z.boolean().default(true).meta({ description: 'false where GuardDuty is already on (e.g. org-managed)' }) })
           .prefault({}),
         logRetentionDays: logRetention.default(90).meta({ description: 'retention of member log groups' }),
+        logGroupSources: LogGroupSourcesSchema.default({}).meta({
+          description:
+            'log groups (or prefixes ending in *) beyond those the member stack creates, and what they carry: cloudtrail | vpcflow | guardduty | trusted. Only mapped or trusted groups feed the CloudTrail and GuardDuty indices and the detections',
+        }),
+        aggregatorAccounts: z
+          .array(accountId)
+          .default([])
+          .meta({ description: "accounts whose log groups carry other accounts' CloudTrail events (an organisation trail's); other mismatches are tagged account_mismatch" }),
       })
       .prefault({}),
     stackSets: z
@@ -221,6 +230,22 @@ export function names(c: DeployConfig) {
     cloudTrailLogGroup: `/${p}/cloudtrail`,
     guardDutyLogGroup: `/aws/events/${p}-guardduty`,
   };
+}
+
+/** What the log groups the member stack subscribes carry (the same names in every account). */
+export function memberStackLogGroupSources(c: DeployConfig): LogGroupSources {
+  const n = names(c);
+  const sources: LogGroupSources = { [n.vpcFlowLogGroup]: 'vpcflow' };
+  const trail = c.members.cloudTrail;
+  if (trail.mode === 'create') sources[n.cloudTrailLogGroup] = 'cloudtrail';
+  else if (trail.mode === 'existing') sources[trail.logGroupName] = 'cloudtrail';
+  if (c.members.guardDuty.enabled) sources[n.guardDutyLogGroup] = 'guardduty';
+  return sources;
+}
+
+/** The member stack's groups, then the operator's own: the consumer parses a group only as its source. */
+export function memberLogGroupSources(c: DeployConfig): LogGroupSources {
+  return { ...memberStackLogGroupSources(c), ...c.members.logGroupSources };
 }
 
 /** The destination ARN member log groups in `region` subscribe to. */

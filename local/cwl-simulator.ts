@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { putRecordsWithRetry } from '../consumers/index.ts';
-import { chunkBySize, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent } from '../processors/index.ts';
+import { chunkBySize, encodeCwlRecord, type CwlEnvelope, type CwlLogEvent, type LogGroupSources } from '../processors/index.ts';
 
 const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), 'simulator', 'samples');
 
@@ -75,6 +75,17 @@ export class CloudWatchLogsSimulator {
   private counter = 0;
   private pick = 0;
   private readonly nonce = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
+
+  /**
+   * What the simulated member accounts' log groups carry, as an operator maps them
+   * (CENTRALOG_LOG_GROUP_SOURCES): without the map their CloudTrail and GuardDuty events
+   * would be indexed as generic look-alikes.
+   */
+  static readonly LOG_GROUP_SOURCES = {
+    '/aws/vpc/flowlogs': 'vpcflow',
+    'aws-cloudtrail-logs-*': 'cloudtrail',
+    '/aws/events/guardduty': 'guardduty',
+  } as const satisfies LogGroupSources;
 
   constructor(private readonly opts: SimulatorOptions) {
     this.region = opts.region ?? 'us-east-1';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { MAX_EVENT_BYTES, optionFields } from '../../consumers/index.ts';
+import { DocumentRulesSchema, MAX_EVENT_BYTES, optionFields } from '../../consumers/index.ts';
 import { BulkSink, DeadLetterSink } from '../../consumers/sinks/index.ts';
-import { VpcFlowFormatsSchema } from '../../processors/index.ts';
 import { Progress, table, type CommandIO } from '../io.ts';
 import { HOUR_MS, hourLabel } from '../ops/archive.ts';
 import { operatorClients } from '../ops/clients.ts';
@@ -11,15 +10,15 @@ import { missingBuckets, reconcile, type ReconcileReport } from '../ops/reconcil
 import { replayArchive } from '../ops/replay.ts';
 import { ArchiveSelectionSchema, fmt, printReplaySummary } from './replay.ts';
 
-const { bool, json } = optionFields;
+const { bool } = optionFields;
 
 const ReconcileOwnSchema = ArchiveSelectionSchema.extend({
   ...jsonOption,
   repair: bool.default(false).meta({ description: 'replay exactly the account/log group/hours with missing events, then count them again' }),
   all: bool.default(false).meta({ description: 'list every account/log group/hour, not only those that differ' }),
-  vpcFlowFormats: json(VpcFlowFormatsSchema).optional().meta({ description: 'custom VPC flow formats by log group, as JSON (as the consumer is given)', arg: 'json' }),
 });
-const ReconcileConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'opensearchAuth', 'indexPrefix', 'archiveBucket', 'deadLetterBucket', 'deadLetterPrefix']);
+// With the consumer's rules (its CENTRALOG_* variables), events come back with the ids, sources and indices it gave them.
+const ReconcileConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'opensearchAuth', 'indexPrefix', 'archiveBucket', 'deadLetterBucket', 'deadLetterPrefix']).extend(DocumentRulesSchema.shape);
 const ReconcileOptionsSchema = ReconcileOwnSchema.extend(ReconcileConnection.shape).refine((o) => o.from < o.to, { message: 'expected --from before --to', path: ['from'] });
 
 function printReport(io: CommandIO, report: ReconcileReport, all: boolean): void {
@@ -69,7 +68,7 @@ export function reconcileCommand(): Command {
         if (done === total) step.bar.finish();
       };
       io.err(`reconcile: ${o.from.toISOString()} .. ${o.to.toISOString()}: s3://${o.archiveBucket}, ${o.opensearchUrl} (${o.indexPrefix}-aws.*), s3://${o.deadLetterBucket}/${o.deadLetterPrefix}`);
-      const report = await reconcile(deps, { filter, indexPrefix: o.indexPrefix, vpcFlowFormats: o.vpcFlowFormats, signal, onStep });
+      const report = await reconcile(deps, { filter, indexPrefix: o.indexPrefix, rules: o, signal, onStep });
       let after: ReconcileReport | undefined;
       let repair: Awaited<ReturnType<typeof replayArchive>> | undefined;
       const buckets = missingBuckets(report);
@@ -88,11 +87,11 @@ export function reconcileCommand(): Command {
         };
         repair = await replayArchive(
           { s3, archiveBucket: o.archiveBucket, bulk: new BulkSink(opensearch), deadLetters: new DeadLetterSink(s3, o.deadLetterBucket, o.deadLetterPrefix) },
-          { filter: narrow, buckets, indexPrefix: o.indexPrefix, vpcFlowFormats: o.vpcFlowFormats, maxEventBytes: MAX_EVENT_BYTES, signal, onObject: () => progress.advance(1) },
+          { filter: narrow, buckets, indexPrefix: o.indexPrefix, rules: o, maxEventBytes: MAX_EVENT_BYTES, signal, onObject: () => progress.advance(1) },
         );
         progress.finish();
         bars.clear();
-        after = await reconcile(deps, { filter: narrow, buckets, indexPrefix: o.indexPrefix, vpcFlowFormats: o.vpcFlowFormats, signal, onStep });
+        after = await reconcile(deps, { filter: narrow, buckets, indexPrefix: o.indexPrefix, rules: o, signal, onStep });
         if (!o.json) {
           printReplaySummary(io, repair);
           io.out('');

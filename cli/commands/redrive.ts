@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { MAX_EVENT_BYTES, optionFields } from '../../consumers/index.ts';
+import { DocumentRulesSchema, MAX_EVENT_BYTES, optionFields } from '../../consumers/index.ts';
 import { BulkSink } from '../../consumers/sinks/index.ts';
-import { VpcFlowFormatsSchema } from '../../processors/index.ts';
 import { Progress, table } from '../io.ts';
 import { operatorClients } from '../ops/clients.ts';
 import { operatorCommand } from '../ops/command.ts';
@@ -10,7 +9,7 @@ import { connectionSchema, jsonOption, list, time } from '../ops/options.ts';
 import { redrive } from '../ops/redrive.ts';
 import { fmt } from './replay.ts';
 
-const { int, json } = optionFields;
+const { int } = optionFields;
 const MiB = 1024 * 1024;
 
 const RedriveOwnSchema = z.object({
@@ -24,9 +23,9 @@ const RedriveOwnSchema = z.object({
   redrivenPrefix: z.string().min(1).default('redriven/').meta({ description: 'where letters that now succeed are moved, mirroring their keys', arg: 'prefix' }),
   concurrency: int(1, 32).default(4).meta({ description: 'dead-letter objects processed at once', arg: 'n' }),
   maxEventBytes: int(1024, 16 * MiB).default(MAX_EVENT_BYTES).meta({ description: 'events with a larger message stay dead-lettered (raise it to redrive oversized events)', arg: 'bytes' }),
-  vpcFlowFormats: json(VpcFlowFormatsSchema).optional().meta({ description: 'custom VPC flow formats by log group, as JSON (as the consumer is given)', arg: 'json' }),
 });
-const RedriveConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'opensearchAuth', 'indexPrefix', 'deadLetterBucket', 'deadLetterPrefix']);
+// With the consumer's rules (its CENTRALOG_* variables), events come back with the ids, sources and indices it gave them.
+const RedriveConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'opensearchAuth', 'indexPrefix', 'deadLetterBucket', 'deadLetterPrefix']).extend(DocumentRulesSchema.shape);
 const RedriveOptionsSchema = RedriveOwnSchema.extend(RedriveConnection.shape).refine((o) => !o.from || !o.to || o.from < o.to, { message: 'expected --from before --to', path: ['from'] })
   .refine((o) => !o.to || o.from, { message: 'needs --from as well', path: ['to'] });
 
@@ -57,7 +56,7 @@ export function redriveCommand(): Command {
           range,
           stages: o.stage,
           indexPrefix: o.indexPrefix,
-          vpcFlowFormats: o.vpcFlowFormats,
+          rules: o,
           maxEventBytes: o.maxEventBytes,
           concurrency: o.concurrency,
           signal,

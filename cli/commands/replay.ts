@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { MAX_EVENT_BYTES, optionFields } from '../../consumers/index.ts';
+import { DocumentRulesSchema, MAX_EVENT_BYTES, optionFields } from '../../consumers/index.ts';
 import { BulkSink, DeadLetterSink } from '../../consumers/sinks/index.ts';
-import { VpcFlowFormatsSchema } from '../../processors/index.ts';
 import { Progress, table, type CommandIO } from '../io.ts';
 import { operatorClients } from '../ops/clients.ts';
 import { operatorCommand } from '../ops/command.ts';
 import { accountId, connectionSchema, jsonOption, list, source, time } from '../ops/options.ts';
 import { replayArchive, type ReplaySummary } from '../ops/replay.ts';
 
-const { int, json } = optionFields;
+const { int } = optionFields;
 const MiB = 1024 * 1024;
 
 /** What selects archived events: shared by replay and reconcile. */
@@ -29,9 +28,9 @@ const ReplayOwnSchema = ArchiveSelectionSchema.extend({
   concurrency: int(1, 32).default(4).meta({ description: 'archive objects processed at once', arg: 'n' }),
   batchBytes: int(64 * 1024, 10 * MiB).default(5 * MiB).meta({ description: 'NDJSON bytes per _bulk request (max 10 MiB)', arg: 'bytes' }),
   maxEventBytes: int(1024, 16 * MiB).default(MAX_EVENT_BYTES).meta({ description: "events with a larger message are dead-lettered, as the consumer does", arg: 'bytes' }),
-  vpcFlowFormats: json(VpcFlowFormatsSchema).optional().meta({ description: 'custom VPC flow formats by log group, as JSON (as the consumer is given)', arg: 'json' }),
 });
-const ReplayConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'opensearchAuth', 'indexPrefix', 'archiveBucket', 'deadLetterBucket', 'deadLetterPrefix']);
+// With the consumer's rules (its CENTRALOG_* variables), events come back with the ids, sources and indices it gave them.
+const ReplayConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'opensearchAuth', 'indexPrefix', 'archiveBucket', 'deadLetterBucket', 'deadLetterPrefix']).extend(DocumentRulesSchema.shape);
 const ReplayOptionsSchema = ReplayOwnSchema.extend(ReplayConnection.shape).refine((o) => o.from < o.to, { message: 'expected --from before --to', path: ['from'] });
 
 export function fmt(n: number): string {
@@ -76,7 +75,7 @@ export function replayCommand(): Command {
         {
           filter: { from: o.from, to: o.to, sources: o.source, accounts: o.account, logGroups: o.logGroup },
           indexPrefix: o.indexPrefix,
-          vpcFlowFormats: o.vpcFlowFormats,
+          rules: o,
           maxEventBytes: o.maxEventBytes,
           batchBytes: o.batchBytes,
           concurrency: o.concurrency,

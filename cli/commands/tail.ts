@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { optionFields } from '../../consumers/index.ts';
-import { VpcFlowFormatsSchema } from '../../processors/index.ts';
+import { DocumentRulesSchema, optionFields } from '../../consumers/index.ts';
 import { operatorClients } from '../ops/clients.ts';
 import { operatorCommand } from '../ops/command.ts';
 import { accountId, connectionSchema, jsonOption, list, parseTime, source } from '../ops/options.ts';
 import { tailStream, type TailEvent, type TailStart } from '../ops/tail.ts';
 
-const { bool, int, json } = optionFields;
+const { bool, int } = optionFields;
 
 const start = z
   .string()
@@ -30,9 +29,9 @@ const TailOwnSchema = z.object({
   account: list(accountId).meta({ description: 'only these member accounts, comma-separated', arg: 'list' }),
   logGroup: list(z.string().min(1)).meta({ description: 'only these log groups, comma-separated; * matches any characters', arg: 'list' }),
   limit: int(1, 10_000_000).optional().meta({ description: 'stop after this many events', arg: 'n' }),
-  vpcFlowFormats: json(VpcFlowFormatsSchema).optional().meta({ description: 'custom VPC flow formats by log group, as JSON (as the consumer is given)', arg: 'json' }),
 });
-const TailConnection = connectionSchema(['kinesisEndpoint', 'streamName', 'indexPrefix']);
+// With the consumer's rules (its CENTRALOG_* variables), events come back with the ids, sources and indices it gave them.
+const TailConnection = connectionSchema(['kinesisEndpoint', 'streamName', 'indexPrefix']).extend(DocumentRulesSchema.shape);
 const TailOptionsSchema = TailOwnSchema.extend(TailConnection.shape);
 
 type Doc = Record<string, any>;
@@ -87,7 +86,7 @@ export function tailCommand(): Command {
         logGroups: o.logGroup,
         limit: o.limit,
         indexPrefix: o.indexPrefix,
-        vpcFlowFormats: o.vpcFlowFormats,
+        rules: o,
         signal,
         onEvent: (e) => io.out(o.json ? JSON.stringify(e) : tailLine(e)),
         onProblem: (m) => io.err(`tail: ${m}`),

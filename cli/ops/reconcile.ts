@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
-import { toDocuments, type VpcFlowFormats } from '../../processors/index.ts';
+import { documentOptions, DocumentRulesSchema, type DocumentRules } from '../../consumers/index.ts';
+import { toDocuments } from '../../processors/index.ts';
 import { eventSelector, HOUR_MS, hourStart, listArchiveObjects, readArchiveLines, toEnvelopes, type ArchiveFilter } from './archive.ts';
 import { letterEventKey, listDeadLetterObjects, readDeadLetterObject, reasonKind } from './dead-letters.ts';
 import { bucketKey } from './replay.ts';
@@ -56,7 +57,8 @@ export interface ReconcileDeps {
 export interface ReconcileOptions {
   filter: ArchiveFilter;
   indexPrefix: string;
-  vpcFlowFormats?: VpcFlowFormats;
+  /** How events become documents, as the consumer is told (default: nothing mapped). */
+  rules?: DocumentRules;
   signal?: AbortSignal;
   /** Only these `owner|logGroup|hourStart` buckets (the check after a repair). */
   buckets?: Set<string>;
@@ -140,7 +142,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         const wanted = envelope.logEvents.map((e) => select(owner, logGroup, e.timestamp) && (!options.buckets || options.buckets.has(bucketKey(owner, logGroup, e.timestamp))));
         if (!wanted.includes(true)) continue;
         // The pipeline's own document ids (GuardDuty's come from the finding, not the event).
-        const docs = toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats: options.vpcFlowFormats });
+        const docs = toDocuments(envelope, documentOptions(options.rules ?? DocumentRulesSchema.parse({}), options.indexPrefix, true));
         envelope.logEvents.forEach((event, i) => {
           if (!wanted[i]) return;
           const key = bucketKey(owner, logGroup, event.timestamp);

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { MAX_EVENT_BYTES, prepareBatch } from '../../consumers/index.ts';
+import { documentOptions, DocumentRulesSchema, MAX_EVENT_BYTES, prepareBatch, type DocumentRules } from '../../consumers/index.ts';
 import { bulkLines, DeadLetterSink, oversizedEvent, refusedDocument, type BulkDocument, type BulkSink, type DeadLetter } from '../../consumers/sinks/index.ts';
-import { toDocuments, type SourceType, type VpcFlowFormats } from '../../processors/index.ts';
+import { toDocuments, type SourceType } from '../../processors/index.ts';
 import { letterEventKey, listDeadLetterObjects, readDeadLetterObject, reasonKind, type DeadLetterObject } from './dead-letters.ts';
 import { forEachLimit, readObjectIfExists } from './s3.ts';
 
@@ -28,7 +28,8 @@ export interface RedriveOptions {
   range?: { from: Date; to: Date };
   stages?: Array<DeadLetter['stage']>;
   indexPrefix: string;
-  vpcFlowFormats?: VpcFlowFormats;
+  /** How events become documents, as the consumer is told (default: nothing mapped). */
+  rules?: DocumentRules;
   maxEventBytes?: number;
   concurrency?: number;
   signal?: AbortSignal;
@@ -66,6 +67,8 @@ interface Attempt {
 function rebuild(letter: DeadLetter, options: RedriveOptions): Attempt {
   const attempt: Attempt = { letter, documents: [], failures: [] };
   const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
+  // A dead letter is an event the pipeline already took in: its index window is around its own time.
+  const documents = documentOptions(options.rules ?? DocumentRulesSchema.parse({}), options.indexPrefix, true);
   const position = { streamName: letter.streamName, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber, arrivedAt: letter.arrivedAt };
   if (letter.envelope && letter.event) {
     const envelope = { messageType: 'DATA_MESSAGE' as const, ...letter.envelope, subscriptionFilters: [], logEvents: [letter.event] };
@@ -74,14 +77,14 @@ function rebuild(letter: DeadLetter, options: RedriveOptions): Attempt {
       attempt.failures.push(oversizedEvent(position, letter.envelope, letter.event, size, maxEventBytes));
       return attempt;
     }
-    const doc: BulkDocument = toDocuments(envelope, { indexPrefix: options.indexPrefix, vpcFlowFormats: options.vpcFlowFormats })[0]!;
+    const doc: BulkDocument = toDocuments(envelope, documents)[0]!;
     doc.origin = { record: { envelope: letter.envelope, sequenceNumber: letter.sequenceNumber, arrivedAt: letter.arrivedAt }, event: letter.event };
     attempt.documents.push(doc);
   } else if (letter.rawData !== undefined) {
     // A whole record that could not be read: through the consumer's own batch preparation.
     const batch = prepareBatch(
       [{ Data: Buffer.from(letter.rawData, 'base64'), SequenceNumber: letter.sequenceNumber, PartitionKey: '', ApproximateArrivalTimestamp: letter.arrivedAt ? new Date(letter.arrivedAt) : undefined }],
-      { streamName: letter.streamName, shardId: letter.shardId, indexPrefix: options.indexPrefix, vpcFlowFormats: options.vpcFlowFormats, maxEventBytes },
+      { streamName: letter.streamName, shardId: letter.shardId, ...documents, maxEventBytes },
     );
     attempt.documents.push(...batch.documents);
     attempt.failures.push(...batch.deadLetters);

@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { basename } from 'node:path';
 import { MAX_EVENT_BYTES } from '../../consumers/index.ts';
 import { bulkLines, oversizedEvent, refusedDocument, type BulkDocument, type BulkSink, type DeadLetter, type DeadLetterSink, type RecordPosition } from '../../consumers/sinks/index.ts';
-import { toDocuments, type CwlEnvelope, type VpcFlowFormats } from '../../processors/index.ts';
+import { documentOptions, DocumentRulesSchema, type DocumentRules } from '../../consumers/index.ts';
+import { toDocuments, type CwlEnvelope } from '../../processors/index.ts';
 import { eventSelector, hourStart, listArchiveObjects, readArchiveLines, toEnvelopes, type ArchiveFilter, type ArchiveObject } from './archive.ts';
 import { forEachLimit } from './s3.ts';
 
@@ -23,7 +24,8 @@ export function emptyCounts(): IndexCounts {
 
 export interface IndexerOptions {
   indexPrefix: string;
-  vpcFlowFormats?: VpcFlowFormats;
+  /** How events become documents, as the consumer is told (default: nothing mapped). */
+  rules?: DocumentRules;
   maxEventBytes?: number;
   /** NDJSON bytes per _bulk request. */
   batchBytes?: number;
@@ -53,7 +55,8 @@ export class RecordIndexer {
     const maxEventBytes = this.options.maxEventBytes ?? MAX_EVENT_BYTES;
     const source = { owner: envelope.owner, logGroup: envelope.logGroup, logStream: envelope.logStream };
     const record = { envelope: source, sequenceNumber: this.position.sequenceNumber, arrivedAt: this.position.arrivedAt };
-    const docs = toDocuments(envelope, { indexPrefix: this.options.indexPrefix, vpcFlowFormats: this.options.vpcFlowFormats });
+    // Archived events: their index window is around their own CloudWatch Logs time, as when first ingested.
+    const docs = toDocuments(envelope, documentOptions(this.options.rules ?? DocumentRulesSchema.parse({}), this.options.indexPrefix, true));
     for (let i = 0; i < envelope.logEvents.length; i++) {
       if (!selected(i)) continue;
       const event = envelope.logEvents[i]!;

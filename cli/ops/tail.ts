@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, listShards } from '../../consumers/index.ts';
-import { deaggregate, decodeCwlRecord, toDocuments, type IndexableDocument, type VpcFlowFormats } from '../../processors/index.ts';
+import { documentOptions, DocumentRulesSchema, type DocumentRules } from '../../consumers/index.ts';
+import { deaggregate, decodeCwlRecord, toDocuments, type IndexableDocument } from '../../processors/index.ts';
 import { logGroupMatcher } from './archive.ts';
 
 export type TailStart = { type: 'TRIM_HORIZON' } | { type: 'LATEST' } | { type: 'AT_TIMESTAMP'; time: Date };
@@ -39,7 +40,8 @@ export interface TailOptions {
   logGroups?: string[];
   limit?: number;
   indexPrefix: string;
-  vpcFlowFormats?: VpcFlowFormats;
+  /** How events become documents, as the consumer is told (default: nothing mapped). */
+  rules?: DocumentRules;
   signal: AbortSignal;
   onEvent: (event: TailEvent) => void;
   onProblem: (message: string) => void;
@@ -65,6 +67,7 @@ const IDLE_MS = 1000;
 export async function tailStream(kinesis: KinesisClient, options: TailOptions): Promise<TailCounts> {
   const counts: TailCounts = { records: 0, events: 0, shown: 0, controlMessages: 0, undecodable: 0 };
   const group = logGroupMatcher(options.logGroups);
+  const documents = documentOptions(options.rules ?? DocumentRulesSchema.parse({}), options.indexPrefix);
   const accounts = options.accounts && new Set(options.accounts);
   const sources = options.sources && new Set(options.sources);
   const done = new AbortController();
@@ -95,7 +98,7 @@ export async function tailStream(kinesis: KinesisClient, options: TailOptions): 
       if (decoded.reingested) continue;
       const env = decoded.envelope;
       if ((accounts && !accounts.has(env.owner)) || !group(env.logGroup)) continue;
-      const docs = toDocuments(env, { indexPrefix: options.indexPrefix, vpcFlowFormats: options.vpcFlowFormats });
+      const docs = toDocuments(env, documents);
       env.logEvents.forEach((e, i) => {
         counts.events++;
         const doc = docs[i]!;

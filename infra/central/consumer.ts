@@ -9,7 +9,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type DeployConfig, maxShards } from '../config.ts';
+import { type DeployConfig, maxShards, memberLogGroupSources } from '../config.ts';
 import { acknowledge, acknowledgeWildcards, skipCheckov } from '../nag.ts';
 import { REPO_ROOT } from './functions.ts';
 import type { PipelineLogs } from './log-groups.ts';
@@ -93,6 +93,8 @@ export class ConsumerFleet extends Construct {
         CENTRALOG_LOG_LEVEL: config.consumer.logLevel,
         ...(props.vpcFlowFormats ? { CENTRALOG_VPC_FLOW_FORMATS: props.vpcFlowFormats } : {}),
         ...(props.streamConsumerArn ? { CENTRALOG_RETRIEVAL: 'fanout', CENTRALOG_STREAM_CONSUMER_ARN: props.streamConsumerArn } : {}),
+        CENTRALOG_LOG_GROUP_SOURCES: JSON.stringify(memberLogGroupSources(config)),
+        CENTRALOG_AGGREGATOR_ACCOUNTS: JSON.stringify(config.members.aggregatorAccounts),
       },
       healthCheck: {
         command: ['CMD-SHELL', "node -e \"fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))\""],

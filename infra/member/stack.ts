@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { type DeployConfig, names } from '../config.ts';
+import { type DeployConfig, memberStackLogGroupSources, names } from '../config.ts';
 import { GuardDutyToLogs, TrailToLogs, VpcFlowLogs } from './sources.ts';
 
 /**
@@ -74,6 +74,11 @@ export class MemberAccountStack extends Stack {
       if (this.subscriptionRole) filter.node.addDependency(this.subscriptionRole);
       this.filters.push(filter);
     }
+    // What the central consumer must be told these groups carry (it is, from the same config).
+    new CfnOutput(this, 'LogGroupSources', {
+      value: JSON.stringify(memberStackLogGroupSources(config)),
+      description: 'CENTRALOG_LOG_GROUP_SOURCES entries for the log groups this stack subscribes',
+    });
     new CfnOutput(this, 'DestinationArn', { value: destinationArn, description: 'the central destination these log groups are subscribed to' });
   }
 }

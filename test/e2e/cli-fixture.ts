@@ -92,6 +92,7 @@ export async function startPipeline(options: { events: number; accounts?: number
     CENTRALOG_ARCHIVE_BUCKET: archiveBucket,
     CENTRALOG_DEAD_LETTER_BUCKET: deadLetterBucket,
     CENTRALOG_INDEX_PREFIX: prefix,
+    CENTRALOG_LOG_GROUP_SOURCES: JSON.stringify(CloudWatchLogsSimulator.LOG_GROUP_SOURCES),
   };
   const worker = (workerId = uniqueName('worker')) =>
     createConsumer(
@@ -106,6 +107,7 @@ export async function startPipeline(options: { events: number; accounts?: number
         s3Endpoint: stack.endpoints.s3,
         workerId,
         indexPrefix: prefix,
+        logGroupSources: CloudWatchLogsSimulator.LOG_GROUP_SOURCES,
         idleBackoffMs: 100,
         failoverTimeMs: 3000,
       }),

@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConsumerOptionsSchema, resolveOptions } from '../../consumers/index.ts';
+import { cleanupOutdirs, configInput, synth } from '../infra/fixture.ts';
+
+afterAll(cleanupOutdirs);
+
+/**
+ * The member stack's log groups are the ones whose CloudTrail and GuardDuty the consumer
+ * may trust: the deployment maps them for it, with the operator's own additions, and the
+ * member stack says what it subscribed.
+ */
+describe('log group sources in the deployment', () => {
+  const input = configInput({
+    members: {
+      ...configInput().members,
+      logGroupSources: { '/org/trail': 'cloudtrail', '/ops/forwarder*': 'trusted' },
+      aggregatorAccounts: ['444455556666'],
+    },
+  });
+  const { central, member } = synth(input);
+  const container = () => {
+    const defs = Object.values(central.findResources('AWS::ECS::TaskDefinition')) as any[];
+    const env = defs.flatMap((d) => d.Properties.ContainerDefinitions).find((c: any) => c.Environment?.some((e: any) => e.Name === 'CENTRALOG_STREAM_NAME'));
+    return Object.fromEntries(env.Environment.map((e: any) => [e.Name, e.Value]));
+  };
+
+  it("tells the consumer what the member stack's groups and the operator's carry, in a form it accepts", () => {
+    const env = container();
+    expect(JSON.parse(env.CENTRALOG_LOG_GROUP_SOURCES)).toEqual({
+      '/centralog/vpc-flow-logs': 'vpcflow',
+      '/centralog/cloudtrail': 'cloudtrail',
+      '/aws/events/centralog-guardduty': 'guardduty',
+      '/org/trail': 'cloudtrail',
+      '/ops/forwarder*': 'trusted',
+    });
+    expect(JSON.parse(env.CENTRALOG_AGGREGATOR_ACCOUNTS)).toEqual(['444455556666']);
+    const options = resolveOptions(ConsumerOptionsSchema, {
+      // CloudFormation references resolve at deploy time: literal values stand in for them.
+      env: { ...Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')), CENTRALOG_STREAM_NAME: 'logs', CENTRALOG_LEASE_TABLE: 'leases', CENTRALOG_OPENSEARCH_URL: 'https://search.example.test', CENTRALOG_DEAD_LETTER_BUCKET: 'dead-letters' } as Record<string, string>,
+    });
+    expect(options.logGroupSources['/centralog/cloudtrail']).toBe('cloudtrail');
+    expect(options.aggregatorAccounts).toEqual(['444455556666']);
+  });
+
+  it("outputs the member stack's own mapping, the groups it subscribes", () => {
+    const outputs = member.toJSON().Outputs as Record<string, { Value: string }>;
+    expect(JSON.parse(outputs.LogGroupSources!.Value)).toEqual({
+      '/centralog/vpc-flow-logs': 'vpcflow',
+      '/centralog/cloudtrail': 'cloudtrail',
+      '/aws/events/centralog-guardduty': 'guardduty',
+    });
+  });
+
+  it("maps an existing organisation trail's log group instead of a created one", () => {
+    const { central: c } = synth(configInput({ members: { ...configInput().members, cloudTrail: { mode: 'existing', logGroupName: 'aws-controltower/CloudTrailLogs' } } }));
+    const defs = Object.values(c.findResources('AWS::ECS::TaskDefinition')) as any[];
+    const env = defs.flatMap((d) => d.Properties.ContainerDefinitions).flatMap((x: any) => x.Environment ?? []);
+    const sources = JSON.parse(env.find((e: any) => e.Name === 'CENTRALOG_LOG_GROUP_SOURCES').Value);
+    expect(sources['aws-controltower/CloudTrailLogs']).toBe('cloudtrail');
+    expect(sources['/centralog/cloudtrail']).toBeUndefined();
+  });
+});
