@@ -176,6 +176,8 @@ describe('shipped saved objects: the import API format', () => {
         continue;
       }
       if (new Set(v.aggs.map((a) => a.id)).size !== v.aggs.length) problems.push(`${o.id}: agg ids repeat`);
+      // Charts keep their kind in params.type too; the two disagreeing draws one and edits the other.
+      if (v.params.type !== undefined && v.params.type !== v.type) problems.push(`${o.id}: params.type ${v.params.type} but type ${v.type}`);
       for (const a of v.aggs) {
         if (!schemas.includes(a.schema)) problems.push(`${o.id}: ${a.type} in schema ${a.schema}`);
         if (!AGG_TYPES.has(a.type)) problems.push(`${o.id}: agg type ${a.type}`);
