@@ -18,6 +18,7 @@ import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
 import { TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/index.ts';
 import type { DemoOptions } from './demo-options.ts';
+import { DemoS3Path, type DemoS3Summary } from './demo-s3.ts';
 import { archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
 
 /** The summary `--json` prints; keys are a public contract. */
@@ -32,6 +33,8 @@ export interface DemoSummary {
   eventsPerSecond: number;
   lagP50Ms: number;
   lagP99Ms: number;
+  /** The S3 way in: ALB access log entries written to S3, announced on SQS, indexed by ingest-s3. */
+  s3: DemoS3Summary;
 }
 
 export interface DemoIO {
@@ -63,9 +66,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   let stack: LocalStack | undefined;
   let workers: Worker[] = [];
   let harness: FirehoseHarness | undefined;
+  let s3Path: DemoS3Path | undefined;
   try {
     io.err(`centralog demo: ${options.accounts} account(s), ${options.rate} events/s for ${options.duration} s, ${options.shards} shard(s)`);
-    stack = await startLocalStack({ workDir, onStatus: io.err });
+    stack = await startLocalStack({ workDir, onStatus: io.err, sqs: true });
     io.signal?.throwIfAborted();
     const endpoints = stack.endpoints;
     const kinesis = createKinesisClient(endpoints);
@@ -117,6 +121,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       bufferBytes: TRANSFORM_PROCESSOR_BUFFER_MB * 1_000_000,
       log,
     });
+    s3Path = await DemoS3Path.start(stack, { runId, indexPrefix: options.indexPrefix, deadLetterBucket, accounts: options.accounts, log });
+    const s3p = s3Path;
     await Promise.all(workers.map((w) => w.start()));
     await harness.start().catch((err: Error) => {
       throw new DemoFailedError(err.message);
@@ -133,7 +139,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         (s) =>
           `${s} ${fmt(simulator.producedBySource[s])}/${fmt(h.counters.linesBySource[`aws.${s}`] ?? 0)}/${fmt(counters().indexedBySource[s])}`,
       );
-      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
+      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  ${s3p.progress()}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
       if (io.interactive) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
       else if (final || Date.now() - lastPrinted >= 5000) {
         lastPrinted = Date.now();
@@ -144,7 +150,9 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const ticker = setInterval(() => progress(), 1000);
     try {
       await simulator.subscribe();
-      const run = simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal });
+      // Access logs at a tenth of the rate: one object per account and second, as many load balancers would write.
+      const accessLogs = s3p.simulator.run({ durationMs: options.duration * 1000, ratePerSecond: Math.max(options.accounts, options.rate / 10), signal: io.signal });
+      const run = Promise.all([simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal }), accessLogs]);
       // Stop producing as soon as a component fails rather than running on.
       while (!(await Promise.race([run.then(() => true), sleep(250).then(() => false)]))) {
         const err = failure();
@@ -157,7 +165,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         Date.now() < deadline &&
         (counters().created + counters().deadLettered < simulator.produced ||
           h.counters.linesArchived < simulator.produced ||
-          counters().reingestedSkipped < h.counters.reingestedRecords)
+          counters().reingestedSkipped < h.counters.reingestedRecords ||
+          !s3p.drained())
       ) {
         io.signal?.throwIfAborted();
         const err = failure();
@@ -171,6 +180,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const drainedAt = Date.now();
     await Promise.all(workers.map((w) => w.stop()));
     await harness.stop();
+    await s3p.stop();
     // A failure while delivering the last records must not pass as a short archive.
     const stopped = failure();
     if (stopped) throw new DemoFailedError(stopped.message);
@@ -209,8 +219,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       eventsPerSecond: Math.round((indexed / seconds) * 10) / 10,
       lagP50Ms: Math.round(lag.percentile(50) ?? 0),
       lagP99Ms: Math.round(lag.percentile(99) ?? 0),
+      s3: await s3p.verify(opensearch, options.indexPrefix),
     };
-    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0;
+    const s3Ok = summary.s3.produced > 0 && summary.s3.unaccounted === 0 && summary.s3.duplicates === 0;
+    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0 && s3Ok;
 
     const rows: Array<[string, string]> = [
       ['produced (log events)', fmt(summary.produced)],
@@ -228,6 +240,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       ['unaccounted', fmt(summary.unaccounted)],
       ['events/s (produce to indexed)', String(summary.eventsPerSecond)],
       ['lag p50 / p99 (event time to indexed)', `${fmt(summary.lagP50Ms)} ms / ${fmt(summary.lagP99Ms)} ms`],
+      [
+        'ALB access logs via S3 -> SQS',
+        `${fmt(summary.s3.produced)} entries in ${fmt(summary.s3.objects)} objects: indexed ${fmt(summary.s3.indexed)}, dead-lettered ${fmt(summary.s3.deadLettered)}, duplicates ${fmt(summary.s3.duplicates)}, unaccounted ${fmt(summary.s3.unaccounted)}`,
+      ],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     io.out('');
@@ -271,6 +287,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   } finally {
     await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
     await harness?.stop().catch(() => undefined);
+    await s3Path?.stop().catch(() => undefined);
     await stack?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }

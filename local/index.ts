@@ -26,6 +26,7 @@ export {
 export { ElasticMqStartError, elasticMqConfig, startElasticMq, type ElasticMqOptions, type RunningElasticMq } from './elasticmq.ts';
 export { ALERTS_TOPIC, createTopic, findMotoServer, MotoStartError, motoVenv, startMoto, type MotoOptions, type RunningMoto } from './moto.ts';
 export { freePort } from './ports.ts';
+export { S3AccessLogSimulator, type S3SimulatorOptions } from './s3-simulator.ts';
 export { parseStackEnv, startLocalStack, type LocalStack, type LocalStackOptions, type StackEnv, type StackService } from './stack.ts';
 export { startFanOutEndpoint, type FanOutEndpoint, type FanOutEndpointOptions } from './fanout-endpoint.ts';
 export { startThrottlingProxy, type ThrottlingProxy } from './throttling-proxy.ts';

@@ -6,6 +6,7 @@ import { startDynamoDb, startKinesis, startS3, type RunningEmulator } from './em
 import { startFanOutEndpoint } from './fanout-endpoint.ts';
 import { ALERTS_TOPIC, createTopic, startMoto } from './moto.ts';
 import { startOpenSearch, type RunningOpenSearch } from './opensearch.ts';
+import { startElasticMq } from './elasticmq.ts';
 
 export type StackEnv = z.infer<typeof LocalStackEnvSchema>;
 
@@ -15,7 +16,7 @@ export function parseStackEnv(env: NodeJS.ProcessEnv = process.env): StackEnv {
 }
 
 export interface StackService {
-  name: 'kinesis' | 'dynamodb' | 's3' | 'opensearch' | 'sns';
+  name: 'kinesis' | 'dynamodb' | 's3' | 'opensearch' | 'sns' | 'sqs';
   endpoint: string;
   /** Started by us (true) or given by the environment (false). */
   embedded: boolean;
@@ -30,6 +31,8 @@ export interface LocalStack {
   opensearch?: RunningOpenSearch;
   /** SNS (moto) and the alerts topic, when the stack was asked for alerts. */
   sns?: { endpoint: string; topicArn: string };
+  /** SQS (ElasticMQ), when the stack was asked for the S3 notification path. */
+  sqs?: { endpoint: string };
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export interface LocalStackOptions {
   onStatus?: (message: string) => void;
   /** Also SNS (moto, unless CENTRALOG_SNS_ENDPOINT points elsewhere) with a topic for alerts. */
   alerts?: boolean;
+  /** Also SQS (ElasticMQ, unless CENTRALOG_SQS_ENDPOINT points elsewhere) for S3 event notifications. */
+  sqs?: boolean;
 }
 
 /**
@@ -57,7 +62,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     const pick = async (
-      name: 'kinesis' | 'dynamodb' | 's3' | 'sns',
+      name: 'kinesis' | 'dynamodb' | 's3' | 'sns' | 'sqs',
       given: string | undefined,
       start: () => Promise<RunningEmulator>,
     ): Promise<StackService> => {
@@ -86,13 +91,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const service = await pick('sns', given, () => startMoto({ baseDir: join(options.workDir, 'moto') }));
       sns = { service, topicArn: await createTopic(service.endpoint === 'aws' ? undefined : service.endpoint, env.region, ALERTS_TOPIC) };
     }
+    let sqs: StackService | undefined;
+    if (options.sqs) {
+      const given = (options.env ?? process.env).CENTRALOG_SQS_ENDPOINT || undefined;
+      sqs = await pick('sqs', given, async () => {
+        options.onStatus?.('starting ElasticMQ (SQS; the first run fetches its jars with Maven)...');
+        const mq = await startElasticMq({ baseDir: join(options.workDir, 'elasticmq'), region: env.region });
+        return { name: 'sqs', endpoint: mq.endpoint, stop: mq.stop };
+      });
+    }
     return {
       endpoints: awsEndpoints({ region: env.region, kinesisEndpoint: kinesis.endpoint, dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint }),
       opensearchUrl,
       fanoutEndpoint: fanout?.url,
-      services: [kinesis, dynamodb, s3, { name: 'opensearch', endpoint: opensearchUrl, embedded: opensearch !== undefined }, ...(sns ? [sns.service] : [])],
+      services: [kinesis, dynamodb, s3, { name: 'opensearch', endpoint: opensearchUrl, embedded: opensearch !== undefined }, ...(sns ? [sns.service] : []), ...(sqs ? [sqs] : [])],
       opensearch,
       ...(sns ? { sns: { endpoint: sns.service.endpoint, topicArn: sns.topicArn } } : {}),
+      ...(sqs ? { sqs: { endpoint: sqs.endpoint } } : {}),
       stop,
     };
   } catch (err) {

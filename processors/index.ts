@@ -51,7 +51,7 @@ export {
 } from './document.ts';
 export { parseCloudTrailRecord } from './parsers/cloudtrail.ts';
 export { parseGuardDutyFinding } from './parsers/guardduty.ts';
-export { ALB_FIELDS, parseAlbLogEntry } from './parsers/alb.ts';
+export { ALB_FIELDS, parseAlbLogEntry, splitAlbEntry } from './parsers/alb.ts';
 export * from './s3/index.ts';
 export { ParseError, type EcsDocument, type ParseContext, type ParsedEvent } from './parsers/types.ts';
 export {
