@@ -18,8 +18,9 @@ import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
 import { TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/index.ts';
 import type { DemoOptions } from './demo-options.ts';
-import { DemoS3Path, type DemoS3Summary } from './demo-s3.ts';
-import { archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
+import { sumAlertCounters, type Alerting } from '../consumers/alerts/index.ts';
+import { RULE_LEVELS, type RuleLevel } from '../processors/detections/index.ts';
+import { alertCounts, archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
 
 /** The summary `--json` prints; keys are a public contract. */
 export interface DemoSummary {
@@ -33,8 +34,10 @@ export interface DemoSummary {
   eventsPerSecond: number;
   lagP50Ms: number;
   lagP99Ms: number;
-  /** The S3 way in: ALB access log entries written to S3, announced on SQS, indexed by ingest-s3. */
-  s3: DemoS3Summary;
+  /** Alerts the run's events raised, by rule level (each read back from the alert index). */
+  alerts: Record<RuleLevel, number>;
+  /** Of those, how many are recorded as published to SNS. */
+  alertsPublished: number;
 }
 
 export interface DemoIO {
@@ -66,10 +69,9 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   let stack: LocalStack | undefined;
   let workers: Worker[] = [];
   let harness: FirehoseHarness | undefined;
-  let s3Path: DemoS3Path | undefined;
   try {
     io.err(`centralog demo: ${options.accounts} account(s), ${options.rate} events/s for ${options.duration} s, ${options.shards} shard(s)`);
-    stack = await startLocalStack({ workDir, onStatus: io.err, sqs: true });
+    stack = await startLocalStack({ workDir, onStatus: io.err, alerts: true });
     io.signal?.throwIfAborted();
     const endpoints = stack.endpoints;
     const kinesis = createKinesisClient(endpoints);
@@ -92,6 +94,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     // Workers share the shards through one lease table, as separate ECS tasks do, and are
     // built exactly as `centralog consume` builds them.
     const lag = new LatencySample();
+    const alerting: Alerting[] = [];
     workers = Array.from({ length: options.workers }, (_, i) => {
       const consumer = ConsumerOptionsSchema.parse({
         streamName,
@@ -104,11 +107,16 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         s3Endpoint: endpoints.s3 ?? 'aws',
         workerId: `demo-worker-${i + 1}`,
         indexPrefix: options.indexPrefix,
+        alertsTopicArn: stack!.sns?.topicArn,
+        snsEndpoint: stack!.sns?.endpoint,
+        logGroupSources: CloudWatchLogsSimulator.LOG_GROUP_SOURCES,
         idleBackoffMs: 250,
         retrieval: options.retrieval,
         fanoutEndpoint: stack!.fanoutEndpoint,
       });
-      return createConsumer(consumer, { log, lag }).worker;
+      const parts = createConsumer(consumer, { log, lag });
+      if (parts.alerting) alerting.push(parts.alerting);
+      return parts.worker;
     });
     harness = new FirehoseHarness({
       kinesis,
@@ -121,8 +129,6 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       bufferBytes: TRANSFORM_PROCESSOR_BUFFER_MB * 1_000_000,
       log,
     });
-    s3Path = await DemoS3Path.start(stack, { runId, indexPrefix: options.indexPrefix, deadLetterBucket, accounts: options.accounts, log });
-    const s3p = s3Path;
     await Promise.all(workers.map((w) => w.start()));
     await harness.start().catch((err: Error) => {
       throw new DemoFailedError(err.message);
@@ -139,7 +145,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         (s) =>
           `${s} ${fmt(simulator.producedBySource[s])}/${fmt(h.counters.linesBySource[`aws.${s}`] ?? 0)}/${fmt(counters().indexedBySource[s])}`,
       );
-      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  ${s3p.progress()}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
+      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
       if (io.interactive) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
       else if (final || Date.now() - lastPrinted >= 5000) {
         lastPrinted = Date.now();
@@ -150,9 +156,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const ticker = setInterval(() => progress(), 1000);
     try {
       await simulator.subscribe();
-      // Access logs at a tenth of the rate: one object per account and second, as many load balancers would write.
-      const accessLogs = s3p.simulator.run({ durationMs: options.duration * 1000, ratePerSecond: Math.max(options.accounts, options.rate / 10), signal: io.signal });
-      const run = Promise.all([simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal }), accessLogs]);
+      const run = simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal });
       // Stop producing as soon as a component fails rather than running on.
       while (!(await Promise.race([run.then(() => true), sleep(250).then(() => false)]))) {
         const err = failure();
@@ -165,8 +169,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         Date.now() < deadline &&
         (counters().created + counters().deadLettered < simulator.produced ||
           h.counters.linesArchived < simulator.produced ||
-          counters().reingestedSkipped < h.counters.reingestedRecords ||
-          !s3p.drained())
+          counters().reingestedSkipped < h.counters.reingestedRecords)
       ) {
         io.signal?.throwIfAborted();
         const err = failure();
@@ -180,7 +183,6 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const drainedAt = Date.now();
     await Promise.all(workers.map((w) => w.stop()));
     await harness.stop();
-    await s3p.stop();
     // A failure while delivering the last records must not pass as a short archive.
     const stopped = failure();
     if (stopped) throw new DemoFailedError(stopped.message);
@@ -207,6 +209,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       if (inArchive) archived++;
       if (!inArchive || (n === 0 && !deadKeys.has(key))) unaccounted++;
     }
+    // The run's alerts only: an index prefix given by the environment may hold earlier runs'.
+    const alerts = await alertCounts(opensearch, `${options.indexPrefix}-alerts-*`, new Date(started));
     const seconds = Math.max(0.001, (drainedAt - started) / 1000);
     const summary: DemoSummary = {
       produced: produced.length,
@@ -219,10 +223,14 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       eventsPerSecond: Math.round((indexed / seconds) * 10) / 10,
       lagP50Ms: Math.round(lag.percentile(50) ?? 0),
       lagP99Ms: Math.round(lag.percentile(99) ?? 0),
-      s3: await s3p.verify(opensearch, options.indexPrefix),
+      alerts: alerts.byLevel,
+      alertsPublished: alerts.published,
     };
-    const s3Ok = summary.s3.produced > 0 && summary.s3.unaccounted === 0 && summary.s3.duplicates === 0;
-    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0 && s3Ok;
+    const alertsRaised = RULE_LEVELS.reduce((n, l) => n + summary.alerts[l], 0);
+    const created = sumAlertCounters(alerting.map((a) => a.counters)).raised;
+    // What the workers created is what the index holds, and all of it reached SNS.
+    const alertsOk = RULE_LEVELS.every((l) => created[l] === summary.alerts[l]) && summary.alertsPublished === alertsRaised;
+    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0 && alertsOk;
 
     const rows: Array<[string, string]> = [
       ['produced (log events)', fmt(summary.produced)],
@@ -240,16 +248,20 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       ['unaccounted', fmt(summary.unaccounted)],
       ['events/s (produce to indexed)', String(summary.eventsPerSecond)],
       ['lag p50 / p99 (event time to indexed)', `${fmt(summary.lagP50Ms)} ms / ${fmt(summary.lagP99Ms)} ms`],
-      [
-        'ALB access logs via S3 -> SQS',
-        `${fmt(summary.s3.produced)} entries in ${fmt(summary.s3.objects)} objects: indexed ${fmt(summary.s3.indexed)}, dead-lettered ${fmt(summary.s3.deadLettered)}, duplicates ${fmt(summary.s3.duplicates)}, unaccounted ${fmt(summary.s3.unaccounted)}`,
-      ],
+      ['alerts raised (Sigma rules)', `${fmt(alertsRaised)}: ${[...RULE_LEVELS].reverse().map((l) => `${l} ${fmt(summary.alerts[l])}`).join(', ')}`],
+      ['alerts published to SNS', fmt(summary.alertsPublished)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     io.out('');
     for (const [k, v] of rows) io.out(`  ${k.padEnd(width)}  ${v}`);
     io.out('');
-    io.out(ok ? 'every produced event is in OpenSearch (or dead-lettered) and in S3' : 'FAILED: some events are unaccounted for or duplicated');
+    io.out(
+      ok
+        ? 'every produced event is in OpenSearch (or dead-lettered) and in S3; every alert is published'
+        : alertsOk
+          ? 'FAILED: some events are unaccounted for or duplicated'
+          : 'FAILED: some alerts are not in the alert index or not published',
+    );
 
     if (options.keep) {
       io.out('');
@@ -260,6 +272,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       io.out(`  curl -s '${stack.opensearchUrl}/_cat/indices/${options.indexPrefix}-*?v'`);
       io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-aws.cloudtrail-*/_search?q=event.action:ConsoleLogin&pretty'`);
       io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-aws.guardduty-*/_search?q=event.kind:alert&size=1&pretty'`);
+      io.out(`  curl -s '${stack.opensearchUrl}/${options.indexPrefix}-alerts-*/_search?q=centralog.alert.level:high&size=1&pretty'`);
       // The operator commands read these variables, so one paste points them all at this stack.
       const vars: Array<[string, string | undefined]> = [
         ['CENTRALOG_REGION', endpoints.region],
@@ -272,6 +285,9 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         ['CENTRALOG_ARCHIVE_BUCKET', archiveBucket],
         ['CENTRALOG_DEAD_LETTER_BUCKET', deadLetterBucket],
         ['CENTRALOG_INDEX_PREFIX', options.indexPrefix],
+        ['CENTRALOG_SNS_ENDPOINT', stack.sns?.endpoint],
+        ['CENTRALOG_ALERTS_TOPIC_ARN', stack.sns?.topicArn],
+        ['CENTRALOG_LOG_GROUP_SOURCES', `'${JSON.stringify(CloudWatchLogsSimulator.LOG_GROUP_SOURCES)}'`],
       ];
       io.out('point the operator commands here (in another shell), then try `npx centralog status`:');
       for (const [name, value] of vars) if (value !== undefined) io.out(`  export ${name}=${value}`);
@@ -287,7 +303,6 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   } finally {
     await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
     await harness?.stop().catch(() => undefined);
-    await s3Path?.stop().catch(() => undefined);
     await stack?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { gunzipSync } from 'node:zlib';
 import type { ArchiveLine } from '../processors/index.ts';
 import type { DeadLetter } from '../consumers/index.ts';
+import { RULE_LEVELS, type RuleLevel } from '../processors/detections/index.ts';
 
 async function listKeys(s3: S3Client, bucket: string, prefix?: string): Promise<string[]> {
   const keys: string[] = [];
@@ -77,28 +78,6 @@ export async function indexedEventIdCounts(
   return counts;
 }
 
-/**
- * How many documents OpenSearch holds under each document id asked about (the S3 path's
- * events have no CloudWatch Logs event id); more than one for an id would be a duplicate.
- */
-export async function indexedDocumentIdCounts(client: Client, indexPattern: string, ids: string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  await client.indices.refresh({ index: indexPattern, allow_no_indices: true, ignore_unavailable: true });
-  const chunk = 1000;
-  for (let i = 0; i < ids.length; i += chunk) {
-    const part = ids.slice(i, i + chunk);
-    const res = await client.search({
-      index: indexPattern,
-      allow_no_indices: true,
-      ignore_unavailable: true,
-      // A copy under another index (another day) would be a second hit for the same id.
-      body: { size: part.length * 2, _source: false, query: { ids: { values: part } } } as NonNullable<Parameters<Client['search']>[0]>['body'],
-    });
-    for (const h of (res.body as unknown as { hits: { hits: Array<{ _id: string }> } }).hits.hits) counts.set(h._id, (counts.get(h._id) ?? 0) + 1);
-  }
-  return counts;
-}
-
 /** Where each produced event ended up: the end-to-end accounting of the demo and the soak test. */
 export interface EventAccount {
   produced: number;
@@ -139,4 +118,24 @@ export async function accountForEvents(
     if (copies === 0 || (n === 0 && !dead.has(key))) account.unaccounted++;
   }
   return account;
+}
+
+/** Alerts in the index created since a time: by rule level, and how many are recorded as published to SNS. */
+export async function alertCounts(client: Client, indexPattern: string, since: Date): Promise<{ byLevel: Record<RuleLevel, number>; published: number }> {
+  await client.indices.refresh({ index: indexPattern, allow_no_indices: true, ignore_unavailable: true });
+  const body = {
+    size: 0,
+    query: { range: { 'event.created': { gte: since.toISOString() } } },
+    aggs: { levels: { terms: { field: 'centralog.alert.level', size: RULE_LEVELS.length } }, published: { filter: { term: { 'centralog.alert.published': true } } } },
+  };
+  const res = await client.search({
+    index: indexPattern,
+    allow_no_indices: true,
+    ignore_unavailable: true,
+    body: body as NonNullable<Parameters<Client['search']>[0]>['body'],
+  });
+  const aggs = (res.body as unknown as { aggregations?: { levels: { buckets: Array<{ key: string; doc_count: number }> }; published: { doc_count: number } } }).aggregations;
+  const byLevel = Object.fromEntries(RULE_LEVELS.map((l) => [l, 0])) as Record<RuleLevel, number>;
+  for (const b of aggs?.levels.buckets ?? []) if (b.key in byLevel) byLevel[b.key as RuleLevel] = b.doc_count;
+  return { byLevel, published: aggs?.published.doc_count ?? 0 };
 }

@@ -43,8 +43,8 @@ export function createAlerting(
   const rules = loadRules(options.rules);
   // Refused rules are named once at start, never silently ignored.
   for (const e of rules.errors) deps.log?.('warn', 'detection rule not loaded', { file: e.file, id: e.id, reason: e.reason });
-  if (!options.logGroupSources) {
-    deps.log?.('warn', 'detections evaluate only mapped or trusted log groups, and no logGroupSources is set: no event will be evaluated');
+  if (!options.logGroupSources || Object.keys(options.logGroupSources).length === 0) {
+    deps.log?.('warn', 'detections evaluate only mapped or trusted log groups, and logGroupSources maps none: no event will be evaluated');
   }
   const metrics = new AlertMetrics(deps.registry);
   let publisher: AlertPublisher | undefined;
