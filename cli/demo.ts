@@ -18,6 +18,7 @@ import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, FirehoseHarness, SIMULATED_SOURCES, startLocalStack, type LocalStack } from '../local/index.ts';
 import { TRANSFORM_PROCESSOR_BUFFER_MB } from '../processors/index.ts';
 import type { DemoOptions } from './demo-options.ts';
+import { DemoS3Path, type DemoS3Summary } from './demo-s3.ts';
 import { sumAlertCounters, type Alerting } from '../consumers/alerts/index.ts';
 import { RULE_LEVELS, type RuleLevel } from '../processors/detections/index.ts';
 import { alertCounts, archivedEventKeys, indexedEventIdCounts, readDeadLetters } from './verify.ts';
@@ -38,6 +39,8 @@ export interface DemoSummary {
   alerts: Record<RuleLevel, number>;
   /** Of those, how many are recorded as published to SNS. */
   alertsPublished: number;
+  /** The S3 way in: ALB access log entries written to S3, announced on SQS, indexed by ingest-s3. */
+  s3: DemoS3Summary;
 }
 
 export interface DemoIO {
@@ -69,9 +72,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   let stack: LocalStack | undefined;
   let workers: Worker[] = [];
   let harness: FirehoseHarness | undefined;
+  let s3Path: DemoS3Path | undefined;
   try {
     io.err(`centralog demo: ${options.accounts} account(s), ${options.rate} events/s for ${options.duration} s, ${options.shards} shard(s)`);
-    stack = await startLocalStack({ workDir, onStatus: io.err, alerts: true });
+    stack = await startLocalStack({ workDir, onStatus: io.err, alerts: true, sqs: true });
     io.signal?.throwIfAborted();
     const endpoints = stack.endpoints;
     const kinesis = createKinesisClient(endpoints);
@@ -129,6 +133,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       bufferBytes: TRANSFORM_PROCESSOR_BUFFER_MB * 1_000_000,
       log,
     });
+    s3Path = await DemoS3Path.start(stack, { runId, indexPrefix: options.indexPrefix, deadLetterBucket, accounts: options.accounts, log });
+    const s3p = s3Path;
     await Promise.all(workers.map((w) => w.start()));
     await harness.start().catch((err: Error) => {
       throw new DemoFailedError(err.message);
@@ -145,7 +151,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         (s) =>
           `${s} ${fmt(simulator.producedBySource[s])}/${fmt(h.counters.linesBySource[`aws.${s}`] ?? 0)}/${fmt(counters().indexedBySource[s])}`,
       );
-      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
+      const line = `[${String(secs).padStart(4)}s] ${parts.join('  ')}  ${s3p.progress()}  dead-lettered ${fmt(counters().deadLettered)}  leases ${workers.map((w) => w.heldShards.length).join('/')}  (produced/archived/indexed)`;
       if (io.interactive) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
       else if (final || Date.now() - lastPrinted >= 5000) {
         lastPrinted = Date.now();
@@ -156,7 +162,9 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const ticker = setInterval(() => progress(), 1000);
     try {
       await simulator.subscribe();
-      const run = simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal });
+      // Access logs at a tenth of the rate: one object per account and second, as many load balancers would write.
+      const accessLogs = s3p.simulator.run({ durationMs: options.duration * 1000, ratePerSecond: Math.max(options.accounts, options.rate / 10), signal: io.signal });
+      const run = Promise.all([simulator.run({ durationMs: options.duration * 1000, ratePerSecond: options.rate, signal: io.signal }), accessLogs]);
       // Stop producing as soon as a component fails rather than running on.
       while (!(await Promise.race([run.then(() => true), sleep(250).then(() => false)]))) {
         const err = failure();
@@ -169,7 +177,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
         Date.now() < deadline &&
         (counters().created + counters().deadLettered < simulator.produced ||
           h.counters.linesArchived < simulator.produced ||
-          counters().reingestedSkipped < h.counters.reingestedRecords)
+          counters().reingestedSkipped < h.counters.reingestedRecords ||
+          !s3p.drained())
       ) {
         io.signal?.throwIfAborted();
         const err = failure();
@@ -183,6 +192,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
     const drainedAt = Date.now();
     await Promise.all(workers.map((w) => w.stop()));
     await harness.stop();
+    await s3p.stop();
     // A failure while delivering the last records must not pass as a short archive.
     const stopped = failure();
     if (stopped) throw new DemoFailedError(stopped.message);
@@ -225,12 +235,14 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       lagP99Ms: Math.round(lag.percentile(99) ?? 0),
       alerts: alerts.byLevel,
       alertsPublished: alerts.published,
+      s3: await s3p.verify(opensearch, options.indexPrefix),
     };
     const alertsRaised = RULE_LEVELS.reduce((n, l) => n + summary.alerts[l], 0);
     const created = sumAlertCounters(alerting.map((a) => a.counters)).raised;
     // What the workers created is what the index holds, and all of it reached SNS.
     const alertsOk = RULE_LEVELS.every((l) => created[l] === summary.alerts[l]) && summary.alertsPublished === alertsRaised;
-    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0 && alertsOk;
+    const s3Ok = summary.s3.produced > 0 && summary.s3.unaccounted === 0 && summary.s3.duplicates === 0;
+    const ok = summary.produced > 0 && summary.unaccounted === 0 && summary.duplicates === 0 && alertsOk && s3Ok;
 
     const rows: Array<[string, string]> = [
       ['produced (log events)', fmt(summary.produced)],
@@ -250,6 +262,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       ['lag p50 / p99 (event time to indexed)', `${fmt(summary.lagP50Ms)} ms / ${fmt(summary.lagP99Ms)} ms`],
       ['alerts raised (Sigma rules)', `${fmt(alertsRaised)}: ${[...RULE_LEVELS].reverse().map((l) => `${l} ${fmt(summary.alerts[l])}`).join(', ')}`],
       ['alerts published to SNS', fmt(summary.alertsPublished)],
+      [
+        'ALB access logs via S3 -> SQS',
+        `${fmt(summary.s3.produced)} entries in ${fmt(summary.s3.objects)} objects: indexed ${fmt(summary.s3.indexed)}, dead-lettered ${fmt(summary.s3.deadLettered)}, duplicates ${fmt(summary.s3.duplicates)}, unaccounted ${fmt(summary.s3.unaccounted)}`,
+      ],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     io.out('');
@@ -303,6 +319,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
   } finally {
     await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
     await harness?.stop().catch(() => undefined);
+    await s3Path?.stop().catch(() => undefined);
     await stack?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -78,6 +78,28 @@ export async function indexedEventIdCounts(
   return counts;
 }
 
+/**
+ * How many documents OpenSearch holds under each document id asked about (the S3 path's
+ * events have no CloudWatch Logs event id); more than one for an id would be a duplicate.
+ */
+export async function indexedDocumentIdCounts(client: Client, indexPattern: string, ids: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  await client.indices.refresh({ index: indexPattern, allow_no_indices: true, ignore_unavailable: true });
+  const chunk = 1000;
+  for (let i = 0; i < ids.length; i += chunk) {
+    const part = ids.slice(i, i + chunk);
+    const res = await client.search({
+      index: indexPattern,
+      allow_no_indices: true,
+      ignore_unavailable: true,
+      // A copy under another index (another day) would be a second hit for the same id.
+      body: { size: part.length * 2, _source: false, query: { ids: { values: part } } } as NonNullable<Parameters<Client['search']>[0]>['body'],
+    });
+    for (const h of (res.body as unknown as { hits: { hits: Array<{ _id: string }> } }).hits.hits) counts.set(h._id, (counts.get(h._id) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** Where each produced event ended up: the end-to-end accounting of the demo and the soak test. */
 export interface EventAccount {
   produced: number;

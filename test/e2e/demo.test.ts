@@ -48,6 +48,7 @@ describe('centralog demo (the README main job)', () => {
       'lagP99Ms',
       'alerts',
       'alertsPublished',
+      's3',
     ]);
     // 100 events/s for 5 s, give or take the last tick.
     expect(summary.produced).toBeGreaterThanOrEqual(450);
@@ -67,6 +68,9 @@ describe('centralog demo (the README main job)', () => {
     expect(summary.lagP50Ms).toBeGreaterThan(0);
     expect(summary.lagP99Ms).toBeLessThanOrEqual(runMs * 1.05 + 100);
     expect(run.stdout).toContain('unaccounted');
+    // The S3 way in: access log objects announced on SQS, every entry indexed once.
+    expect(summary.s3.produced).toBeGreaterThan(0);
+    expect(summary.s3).toMatchObject({ indexed: summary.s3.produced, duplicates: 0, unaccounted: 0, deadLettered: 0 });
     // The simulated CloudTrail traffic is real attack captures: they raise alerts, and each reaches SNS.
     expect(Object.keys(summary.alerts)).toEqual(['informational', 'low', 'medium', 'high', 'critical']);
     const alerts = Object.values(summary.alerts).reduce((n, v) => n + v, 0);
