@@ -9,6 +9,8 @@ import { cloudWatchLogsClients, DEFAULT_RETRY } from '../ops/cwl.ts';
 import { onboard, type OnboardOptions, type OnboardResult } from '../ops/onboard.ts';
 import { accountId, connectionSchema, duration, jsonOption, list } from '../ops/options.ts';
 import { useProfile } from '../io.ts';
+import { recordLogGroupSources } from '../ops/source-map.ts';
+import type { LogGroupSource, LogGroupSources } from '../../processors/index.ts';
 
 const { bool } = optionFields;
 
@@ -34,11 +36,37 @@ const OnboardOwnSchema = z.object({
   dryRun: bool.default(false).meta({ description: 'print the plan; change nothing' }),
   watch: bool.default(false).meta({ description: 'after the first pass, poll for new log groups and subscribe them too, until Ctrl-C' }),
   watchInterval: z.string().default('60s').pipe(duration).meta({ description: 'with --watch: how often to look for new log groups (default 60s)', arg: 'duration' }),
+  source: z
+    .enum(['cloudtrail', 'vpcflow', 'guardduty', 'trusted'], { error: 'expected cloudtrail, vpcflow, guardduty or trusted' })
+    .optional()
+    .meta({ description: 'what the onboarded groups carry; the consumer parses CloudTrail and GuardDuty only from groups mapped so (see --sources-file)', arg: 'source' }),
+  sourcesFile: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "with --source: record each subscribed group's source in this JSON file (a bare map, or the consumer's config file) for CENTRALOG_LOG_GROUP_SOURCES", arg: 'file' }),
 });
 const OnboardConnection = connectionSchema([]).extend(CloudWatchLogsEndpointSchema.shape);
 const OnboardOptionsSchema = OnboardOwnSchema.extend(OnboardConnection.shape)
   .refine((o) => (o.prefix?.length ?? 0) + (o.pattern?.length ?? 0) > 0, { message: 'give --prefix or --pattern: which log groups to onboard', path: ['prefix'] })
-  .refine((o) => o.destinationArn || o.centralAccount, { message: 'give --destination-arn or --central-account', path: ['destinationArn'] });
+  .refine((o) => o.destinationArn || o.centralAccount, { message: 'give --destination-arn or --central-account', path: ['destinationArn'] })
+  .refine((o) => !o.sourcesFile || o.source, { message: 'give --source: what the groups recorded in --sources-file carry', path: ['source'] });
+
+const RECORDED = new Set(['subscribed', 'updated', 'already subscribed']);
+
+/** What the consumer must be told about the groups now subscribed: printed, and recorded when asked. */
+function reportSources(io: CommandIO, o: { source?: LogGroupSource; sourcesFile?: string; dryRun: boolean; json: boolean }, results: OnboardResult[]): void {
+  if (!o.source || o.dryRun) return;
+  const entries: LogGroupSources = Object.fromEntries(results.filter((r) => r.logGroup && RECORDED.has(r.outcome)).map((r) => [r.logGroup, o.source!]));
+  if (Object.keys(entries).length === 0) return;
+  if (o.sourcesFile) {
+    const { written, changed } = recordLogGroupSources(o.sourcesFile, entries);
+    for (const c of changed) io.err(`onboard: ${c.logGroup} was recorded as ${c.was}, now ${c.now}`);
+    io.err(`onboard: ${written} log group(s) recorded as ${o.source} in ${o.sourcesFile}`);
+  } else if (!o.json) {
+    io.out(`  tell the central consumer (CENTRALOG_LOG_GROUP_SOURCES, merged with what it has): ${JSON.stringify(entries)}`);
+  }
+}
 
 const ORDER = ['subscribed', 'updated', 'would subscribe', 'would update', 'already subscribed', 'skipped', 'failed'];
 
@@ -66,6 +94,7 @@ export function onboardCommand(): Command {
     notes: 'Throttled calls are retried with back-off; a region that cannot be reached is reported and the other regions go on. --watch polls (DescribeLogGroups) every --watch-interval.',
     examples: [
       'centralog onboard --profile member --regions eu-west-1,us-east-1 --prefix /aws/vpc/,aws-cloudtrail-logs --central-account 999988887777 --dry-run',
+      'centralog onboard --regions eu-west-1 --prefix aws-cloudtrail-logs --central-account 999988887777 --source cloudtrail --sources-file centralog-sources.json',
       'centralog onboard --regions eu-west-1 --pattern guardduty --destination-arn "arn:aws:logs:{region}:999988887777:destination:centralog" --role-arn arn:aws:iam::111122223333:role/CWLtoCentralog --watch',
     ],
     run: async (o, io, signal) => {
@@ -93,6 +122,7 @@ export function onboardCommand(): Command {
       if (o.json && !o.watch) io.out(JSON.stringify({ dryRun: o.dryRun, results }));
       else if (!o.json) printOnboard(io, results);
       else for (const r of results) io.out(JSON.stringify(r));
+      reportSources(io, o, results);
       if (o.watch) {
         io.err(`onboard --watch: looking for new log groups every ${o.watchInterval / 1000} s (Ctrl-C to stop)`);
         while (!signal.aborted) {
@@ -106,6 +136,7 @@ export function onboardCommand(): Command {
             throw err;
           });
           results.push(...fresh);
+          reportSources(io, o, fresh);
         }
         if (!o.json) printOnboard(io, results);
       }

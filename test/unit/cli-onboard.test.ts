@@ -12,7 +12,11 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { onboard, type OnboardOptions } from '../../cli/ops/onboard.ts';
+import { ConsumerOptionsSchema, resolveOptions } from '../../consumers/index.ts';
 import { runCli } from '../e2e/cli-fixture.ts';
 
 // The CloudWatch Logs control plane has no local form: its calls are mocked, with the
@@ -145,6 +149,38 @@ describe('centralog onboard (CloudWatch Logs control plane mocked)', () => {
     expect((await runCli(['onboard', '--regions', 'europe', '--prefix', 'x', '--central-account', CENTRAL])).stderr).toMatch(/--regions \[0\]: expected an AWS region name/);
     expect((await runCli(['onboard', '--prefix', 'x', '--central-account', '12'])).stderr).toMatch(/--central-account: expected a 12-digit AWS account id/);
     expect((await runCli(['onboard', '--prefix', 'x', '--central-account', CENTRAL, '--role-arn', 'CWLtoCentralog'])).stderr).toMatch(/--role-arn: expected an IAM role ARN/);
+    expect((await runCli(['onboard', '--prefix', 'x', '--central-account', CENTRAL, '--sources-file', 'x.json'])).stderr).toMatch(/--source: give --source/);
+  });
+
+  it('records what the subscribed groups carry for the consumer: new and already subscribed groups, not failed or skipped ones, keeping the file\'s other keys', async () => {
+    memberAccount();
+    const dir = mkdtempSync(join(tmpdir(), 'centralog-sources-'));
+    const file = join(dir, 'consumer.json');
+    writeFileSync(file, JSON.stringify({ streamName: 'logs', logGroupSources: { '/aws/vpc/identical': 'trusted', '/org/trail': 'cloudtrail' } }));
+    const run = await runCli(['onboard', '--regions', 'eu-west-1', '--prefix', '/aws/vpc/', '--central-account', CENTRAL, '--role-arn', ROLE, '--source', 'vpcflow', '--sources-file', file]);
+    expect(run.stderr).toContain('/aws/vpc/identical was recorded as trusted, now vpcflow');
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    expect(written.streamName).toBe('logs');
+    expect(written.logGroupSources).toEqual({
+      '/aws/vpc/identical': 'vpcflow',
+      '/aws/vpc/new': 'vpcflow',
+      '/aws/vpc/throttled': 'vpcflow',
+      '/org/trail': 'cloudtrail',
+    });
+    // the consumer reads it as its config file
+    expect(resolveOptions(ConsumerOptionsSchema, { env: { CENTRALOG_CONFIG: file, CENTRALOG_DEAD_LETTER_BUCKET: 'dead-letters', CENTRALOG_OPENSEARCH_URL: 'http://127.0.0.1:9200' }, allowFile: true }).logGroupSources['/aws/vpc/new']).toBe('vpcflow');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a sources file that is not JSON, writing nothing', async () => {
+    memberAccount();
+    const dir = mkdtempSync(join(tmpdir(), 'centralog-sources-'));
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{"/aws/vpc/new": ');
+    const run = await runCli(['onboard', '--regions', 'eu-west-1', '--prefix', '/aws/vpc/', '--central-account', CENTRAL, '--source', 'vpcflow', '--sources-file', file]);
+    expect(run.stderr).toMatch(new RegExp(`--sources-file ${file}: not JSON`));
+    expect(readFileSync(file, 'utf8')).toBe('{"/aws/vpc/new": ');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
