@@ -27,6 +27,12 @@ export interface FanOutOptions {
   renewAfterMs?: number;
   /** Waits after ResourceInUseException (another subscription holds the shard) or a dropped connection. */
   retry?: BackoffPolicy;
+  /**
+   * While the shard is behind, events already on their way are joined into one batch up to
+   * this many bytes (default 10 MiB, one GetRecords' worth), so catching up does not cost a
+   * bulk request and a checkpoint per event.
+   */
+  maxBatchBytes?: number;
   log?: Log;
 }
 
@@ -66,6 +72,8 @@ export class FanOutReader implements RecordReader {
   private position: StartingPosition;
   private events: AsyncIterator<SubscribeToShardEventStream> | undefined;
   private subscription: AbortController | undefined;
+  /** An event asked for while joining a batch that had not arrived yet: the next pull takes it. */
+  private inflight: Promise<IteratorResult<SubscribeToShardEventStream>> | undefined;
   private subscribedAt = 0;
   private pending: ShardBatch | undefined;
   private ended = false;
@@ -85,7 +93,44 @@ export class FanOutReader implements RecordReader {
   /** Waits for the next event (nothing is held meanwhile); pulls it from the subscription only now. */
   async ready(outer?: AbortSignal): Promise<void> {
     if (this.pending || this.ended) return;
-    this.pending = await this.pull(outer ? AbortSignal.any([outer, this.closed.signal]) : this.closed.signal);
+    const signal = outer ? AbortSignal.any([outer, this.closed.signal]) : this.closed.signal;
+    const batch = await this.pull(signal);
+    const maxBytes = this.opts.maxBatchBytes ?? 10 * 1024 * 1024;
+    let bytes = batch.records.reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0);
+    while (!batch.shardEnded && batch.millisBehindLatest > 0 && bytes < maxBytes && !signal.aborted) {
+      const more = await this.arrived(50);
+      if (!more) break;
+      batch.records.push(...more.records);
+      batch.millisBehindLatest = more.millisBehindLatest;
+      batch.shardEnded = more.shardEnded;
+      bytes += more.records.reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0);
+    }
+    this.pending = batch;
+  }
+
+  /** The next event if it arrives within `ms`; otherwise it is kept for the next pull. */
+  private async arrived(ms: number): Promise<ShardBatch | undefined> {
+    if (!this.events) return undefined;
+    const next = (this.inflight ??= this.events.next());
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+    try {
+      const step = await Promise.race([next, late]);
+      if (step === undefined) return undefined;
+      this.inflight = undefined;
+      if (step.done) {
+        this.events = undefined;
+        return undefined;
+      }
+      const event = step.value.SubscribeToShardEvent;
+      return event ? this.taken(event) : undefined;
+    } catch {
+      // The next pull subscribes again from the last event taken.
+      this.cancel();
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async next(signal?: AbortSignal): Promise<ShardBatch> {
@@ -106,6 +151,8 @@ export class FanOutReader implements RecordReader {
     this.subscription?.abort(new Error('subscription cancelled'));
     this.subscription = undefined;
     this.events = undefined;
+    this.inflight?.catch(() => undefined);
+    this.inflight = undefined;
   }
 
   private async pull(signal: AbortSignal): Promise<ShardBatch> {
@@ -113,12 +160,14 @@ export class FanOutReader implements RecordReader {
     for (let failures = 0; ; ) {
       signal.throwIfAborted();
       try {
-        if (this.events && Date.now() - this.subscribedAt >= renewAfterMs) {
+        if (this.events && !this.inflight && Date.now() - this.subscribedAt >= renewAfterMs) {
           this.log('debug', 'renewing subscription before it ends', { after: this.position });
           this.cancel();
         }
         if (!this.events) await this.subscribe(signal);
-        const step = await abortable(this.events!.next(), signal);
+        const next = this.inflight ?? this.events!.next();
+        this.inflight = undefined;
+        const step = await abortable(next, signal);
         if (step.done) {
           // Kinesis ended the subscription (its 5 minutes, or a takeover): take another from the continuation.
           this.events = undefined;

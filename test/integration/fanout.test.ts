@@ -48,11 +48,11 @@ interface Opened {
   logs: Array<{ message: string; fields?: Record<string, unknown> }>;
 }
 
-function open(ep: FanOutEndpoint, stream: string, opts: { shardId?: string; start?: StartPosition; renewAfterMs?: number; name?: string } = {}): Opened {
+function open(ep: FanOutEndpoint, stream: string, opts: { shardId?: string; start?: StartPosition; renewAfterMs?: number; name?: string; maxBatchBytes?: number } = {}): Opened {
   const client = createFanOutKinesisClient('us-east-1', ep.url);
   const logs: Opened['logs'] = [];
   const consumer = new StreamConsumer({ kinesis: client, streamName: stream, name: opts.name ?? 'centralog-test', pollMs: 50 });
-  const retrieval = new FanOutRetrieval({ kinesis: client, consumer, renewAfterMs: opts.renewAfterMs, retry: { baseMs: 100, maxMs: 400 }, log: (_l, message, fields) => logs.push({ message, fields }) });
+  const retrieval = new FanOutRetrieval({ kinesis: client, consumer, renewAfterMs: opts.renewAfterMs, maxBatchBytes: opts.maxBatchBytes, retry: { baseMs: 100, maxMs: 400 }, log: (_l, message, fields) => logs.push({ message, fields }) });
   const stop = new AbortController();
   const reader = retrieval.open(opts.shardId ?? SHARD, opts.start ?? { type: 'TRIM_HORIZON' }, { signal: stop.signal }) as FanOutReader;
   return { reader, stop, logs };
@@ -214,7 +214,8 @@ describe('enhanced fan-out against the local SubscribeToShard endpoint', () => {
     await createStream(kinesis, stream, 1);
     await put(stream, 0, 2000, 1000);
     const ep = await endpoint({ maxEventBytes: 1000, bytesPerSecond: 100 * 1024 * 1024 });
-    const { reader, stop } = open(ep, stream);
+    // One event a batch, so the first batch leaves the rest in the subscription.
+    const { reader, stop } = open(ep, stream, { maxBatchBytes: 1 });
     await readUntil(reader, 1);
     // The consumer is "delivering": it does not ask for more.
     await sleep(1500);
