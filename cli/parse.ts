@@ -32,7 +32,11 @@ export const ParseOptionsSchema = z.object({
   logGroupSources: optionFields
     .json(LogGroupSourcesSchema)
     .optional()
-    .meta({ description: 'which log groups carry which source, as the consumer is given (JSON); --source other than auto maps --log-group to it', arg: 'json' }),
+    .meta({
+      description:
+        "which log groups carry which source, as the consumer is given (JSON); --source other than auto maps --log-group to it. Unset, the payload decides here, while the consumer's default maps nothing",
+      arg: 'json',
+    }),
   maxEventAgeDays: optionFields
     .int(1, 36_500)
     .default(DEFAULT_MAX_EVENT_AGE_DAYS)
