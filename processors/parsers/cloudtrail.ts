@@ -89,6 +89,18 @@ function resources(v: unknown): EcsDocument[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
+/** ECS `tls.*` of CloudTrail's tlsDetails (`TLSv1.3` -> version 1.3, protocol tls), as Elastic's AWS integration fills them. */
+function ecsTls(tls: Obj): EcsDocument {
+  const v = str(tls.tlsVersion);
+  const versioned = v !== undefined && v.startsWith('TLSv');
+  return {
+    version: versioned ? v.slice(4) : undefined,
+    version_protocol: versioned ? 'tls' : undefined,
+    cipher: str(tls.cipherSuite),
+    client: { server_name: str(tls.clientProvidedHostHeader) },
+  };
+}
+
 /** The result a sign-in event reports for itself (`responseElements.ConsoleLogin`, `...CheckMfa`, ...). */
 function signInResult(eventName: string, response: unknown, serviceDetails: unknown): string | undefined {
   const r = obj(response);
@@ -178,6 +190,7 @@ export function parseCloudTrailRecord(record: Record<string, unknown>, ctx: Pars
     user: who ? { ...who.user, target: { name: targetUser } } : undefined,
     source: { address: sourceAddress, ip: sourceIp, domain: sourceDomain },
     user_agent: { original: str(record.userAgent) },
+    tls: tls ? ecsTls(tls) : undefined,
     error: { code: errorCode, message: errorMessage },
     related: {
       user: relatedUsers.size > 0 ? [...relatedUsers] : undefined,

@@ -417,6 +417,8 @@ describe('addresses, regions and the volatile objects', () => {
       cipher_suite: 'ECDHE-RSA-AES128-GCM-SHA256',
       client_provided_host_header: 'ec2.us-east-1.amazonaws.com',
     });
+    // ECS tls.* as Elastic's AWS integration fills them
+    expect(d.tls).toEqual({ version: '1.2', version_protocol: 'tls', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', client: { server_name: 'ec2.us-east-1.amazonaws.com' } });
   });
 
   it('keeps requestParameters and responseElements whole, exactly as CloudTrail wrote them', () => {
