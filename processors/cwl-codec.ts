@@ -45,8 +45,11 @@ export class DecodeError extends Error {
 export const REINGEST_MARK = 'centralogReingested';
 
 export type DecodedRecord =
-  /** `reingested` is set (true) only on a record the transform put back into the stream. */
-  | { kind: 'data'; envelope: CwlEnvelope; reingested?: true }
+  /**
+   * `reingested` is set (true) only on a record the transform put back into the stream; `text`
+   * (the decompressed JSON the envelope was parsed from) only when asked for with `withText`.
+   */
+  | { kind: 'data'; envelope: CwlEnvelope; reingested?: true; text?: string }
   | { kind: 'control'; envelope: CwlEnvelope }
   | { kind: 'failed'; error: DecodeError };
 
@@ -109,16 +112,19 @@ function isWellFormedEnvelope(v: unknown): v is CwlEnvelope {
 
 /**
  * Decodes one Kinesis record written by a CloudWatch Logs subscription.
- * Never throws: bad input comes back as `{kind: 'failed'}` with a reason.
+ * Never throws: bad input comes back as `{kind: 'failed'}` with a reason. `withText` keeps the
+ * decompressed JSON beside a data envelope (the archive reuses its escaping of each message).
  */
-export function decodeCwlRecord(data: Uint8Array): DecodedRecord {
+export function decodeCwlRecord(data: Uint8Array, options: { withText?: boolean } = {}): DecodedRecord {
   let json: string;
   try {
     json = inflateCwlPayload(data).toString('utf8');
   } catch (err) {
     return { kind: 'failed', error: err instanceof DecodeError ? err : new DecodeError('compression', String(err)) };
   }
-  return decodeCwlJson(json);
+  const decoded = decodeCwlJson(json);
+  if (options.withText && decoded.kind === 'data') decoded.text = json;
+  return decoded;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { CwlEnvelope, CwlLogEvent } from '../cwl-codec.ts';
 import { sniffSource, type VpcFlowFormats } from '../source.ts';
 import { utcParts } from '../utc.ts';
+import { messageLiterals } from './message-literals.ts';
 import type { ArchiveLine, ArchivePartitionKeys } from './types.ts';
 
 export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?: VpcFlowFormats): ArchiveLine {
@@ -19,29 +20,40 @@ export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?:
 }
 
 /** A record is one log stream's batch, so it lands in one partition: its first event's source and hour. */
-function partitionKeys(first: ArchiveLine): ArchivePartitionKeys {
-  const { year, month, day, hour } = utcParts(new Date(first.timestamp));
-  return { source: first.source, account: first.owner, year, month, day, hour };
+function partitionKeys(source: ArchiveLine['source'], owner: string, timestamp: number): ArchivePartitionKeys {
+  const { year, month, day, hour } = utcParts(new Date(timestamp));
+  return { source, account: owner, year, month, day, hour };
 }
 
 /**
  * The NDJSON of every event, the same as JSON.stringify(archiveLine(...)) per line, but
- * with each envelope's fields serialised once: the hot path of the transform.
+ * with each envelope's fields serialised once and each message copied from the JSON text it
+ * was parsed from (`text`) where that text already spells it as JSON.stringify would: the
+ * hot path of the transform.
  */
-export function archiveOutput(envelopes: CwlEnvelope[], formats?: VpcFlowFormats): { ndjson: string; lines: number; partitionKeys: ArchivePartitionKeys } {
+export function archiveOutput(
+  parts: ReadonlyArray<{ envelope: CwlEnvelope; text?: string }>,
+  formats?: VpcFlowFormats,
+): { ndjson: string; lines: number; partitionKeys: ArchivePartitionKeys } {
   let out = '';
   let lines = 0;
-  for (const env of envelopes) {
+  let firstSource: ArchiveLine['source'] | undefined;
+  for (const { envelope: env, text } of parts) {
     const format = formats?.[env.logGroup];
     const shared = `,"owner":${JSON.stringify(env.owner)},"logGroup":${JSON.stringify(env.logGroup)},"logStream":${JSON.stringify(env.logStream)},"id":`;
     const policy = env.policyLevel ? `,"policyLevel":${JSON.stringify(env.policyLevel)}` : '';
-    for (const e of env.logEvents) {
-      out += `{"source":"aws.${sniffSource(e.message, format)}"${shared}${JSON.stringify(e.id)},"timestamp":${e.timestamp},"message":${JSON.stringify(e.message)}`;
+    const literals = text === undefined ? undefined : messageLiterals(text, env.logEvents);
+    const events = env.logEvents;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const source = `aws.${sniffSource(e.message, format)}` as const;
+      firstSource ??= source;
+      out += `{"source":"${source}"${shared}${JSON.stringify(e.id)},"timestamp":${e.timestamp},"message":${literals?.[i] ?? JSON.stringify(e.message)}`;
       if (e.extractedFields) out += `,"extractedFields":${JSON.stringify(e.extractedFields)}`;
       out += `${policy}}\n`;
       lines++;
     }
   }
-  const first = envelopes[0]!;
-  return { ndjson: out, lines, partitionKeys: partitionKeys(archiveLine(first, first.logEvents[0]!, formats)) };
+  const first = parts[0]!.envelope;
+  return { ndjson: out, lines, partitionKeys: partitionKeys(firstSource!, first.owner, first.logEvents[0]!.timestamp) };
 }

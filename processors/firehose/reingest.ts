@@ -15,6 +15,8 @@ const SPLIT_TARGET_OUTPUT_BYTES = 1_000_000;
 export interface DecodedPart {
   envelope: CwlEnvelope;
   partitionKey: string;
+  /** The decompressed JSON the envelope was parsed from. */
+  text?: string;
 }
 
 /** Splits an envelope's events into CWL records whose archive output stays near the split target. */

@@ -17,11 +17,12 @@ export function payloadBytes(data: string): number {
 
 /**
  * Bytes of an entry as JSON.stringify writes it in the response. Its payload is measured
- * on its own so that megabytes of base64 are not serialised twice.
+ * on its own so that megabytes of base64 are not serialised twice, nor scanned when the
+ * caller made it base64 itself (`base64`).
  */
-export function entryBytes(entry: FirehoseTransformationResultRecord): number {
+export function entryBytes(entry: FirehoseTransformationResultRecord, options: { base64?: boolean } = {}): number {
   if (entry.data === '') return Buffer.byteLength(JSON.stringify(entry));
-  return Buffer.byteLength(JSON.stringify({ ...entry, data: '' })) + payloadBytes(entry.data);
+  return Buffer.byteLength(JSON.stringify({ ...entry, data: '' })) + (options.base64 ? entry.data.length : payloadBytes(entry.data));
 }
 
 /** The least Firehose accepts for a record: its id, a result and empty data. */

@@ -75,10 +75,10 @@ function decodeRecord(record: FirehoseTransformationRecord): RecordOutcome {
   if ('error' in userRecords) return { kind: 'failed', reason: userRecords.error.message };
   const parts: DecodedPart[] = [];
   for (const user of userRecords.records) {
-    const decoded = decodeCwlRecord(user.data);
+    const decoded = decodeCwlRecord(user.data, { withText: true });
     if (decoded.kind === 'failed') return { kind: 'failed', reason: (decoded.error as DecodeError).message };
     // A reingested record is archived like any other: its first pass answered it Dropped.
-    if (decoded.kind === 'data') parts.push({ envelope: decoded.envelope, partitionKey: user.partitionKey });
+    if (decoded.kind === 'data') parts.push({ envelope: decoded.envelope, partitionKey: user.partitionKey, text: decoded.text });
   }
   return parts.length === 0 ? { kind: 'control' } : { kind: 'data', parts };
 }
@@ -154,17 +154,14 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
       }
       return;
     }
-    const output = archiveOutput(
-      outcome.parts.map((p) => p.envelope),
-      options.vpcFlowFormats,
-    );
+    const output = archiveOutput(outcome.parts, options.vpcFlowFormats);
     const ok: FirehoseTransformationResultRecord = {
       recordId: record.recordId,
       result: 'Ok',
       data: Buffer.from(output.ndjson, 'utf8').toString('base64'),
       metadata: { partitionKeys: output.partitionKeys },
     };
-    const okSize = entryBytes(ok);
+    const okSize = entryBytes(ok, { base64: true });
     const extra = okSize - minimalSizes[i]!;
     if (extra <= left) {
       left -= extra;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, decodeCwlRecord, encodeCwlRecord, type CwlEnvelope, type DecodedRecord } from '../../processors/index.ts';
+import { prng } from './firehose-response-gen.ts';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const fixtureJson = <T = unknown>(name: string): T => JSON.parse(fixture(name).toString('utf8')) as T;
@@ -208,21 +209,10 @@ describe('encodeCwlRecord', () => {
   });
 });
 
-/** mulberry32: small deterministic PRNG so a failing iteration can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('decodeCwlRecord under random and mutated input', () => {
   it('never throws and always answers data, control or failed with a known reason over 2,000 seeded mutations', () => {
-    const rand = mulberry32(0xc3a710);
+    const rand = prng(0xc3a710);
     const int = (n: number) => Math.floor(rand() * n);
     const controlGzip = gzipSync(fixture('valid_cloudwatch_log_control.json'));
     const jsonText = validDataJson.toString('utf8');
