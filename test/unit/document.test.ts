@@ -221,7 +221,7 @@ describe('toDocument: VPC flow logs', () => {
     expect(doc.body['@timestamp']).toBe('2014-12-14T04:07:50.000Z');
     expect(doc.index).toBe('centralog-aws.vpcflow-2014.12.14');
     expect(at(doc.body, 'cloud', 'account', 'id')).toBe('123456789010');
-    expect(at(doc.body, 'event', 'action')).toBe('accept');
+    expect(at(doc.body, 'event', 'action')).toBe('ACCEPT');
     expect(at(doc.body, 'event', 'original')).toBe(accept);
     expect(doc.id).toBe(documentId(env, logEvent('').id));
   });

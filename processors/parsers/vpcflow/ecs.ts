@@ -60,12 +60,13 @@ export function vpcFlowDocument(typed: Typed, at: Positions, vpcflow: EcsDocumen
       event.type = ['info'];
       event.outcome = 'unknown';
     } else if (action === 'ACCEPT') {
+      // event.action as the record writes it (ACCEPT/REJECT), as Elastic's AWS integration keeps it.
       event.type = ['connection', 'allowed'];
-      event.action = 'accept';
+      event.action = 'ACCEPT';
       event.outcome = 'success';
     } else if (action === 'REJECT') {
       event.type = ['connection', 'denied'];
-      event.action = 'reject';
+      event.action = 'REJECT';
       event.outcome = 'failure';
     } else {
       event.type = ['connection'];

@@ -132,7 +132,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
     expect(doc.destination).toEqual({ address: '172.31.16.21', ip: '172.31.16.21', port: 22 });
     expect(doc.network).toEqual({ transport: 'tcp', iana_number: '6', type: 'ipv4', bytes: 4249, packets: 20 });
     expect(doc.event).toMatchObject({
-      action: 'accept',
+      action: 'ACCEPT',
       outcome: 'success',
       type: ['connection', 'allowed'],
       start: iso(1418530010),
@@ -161,7 +161,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
 
   it('maps a rejected RDP flow to event.action reject, outcome failure, type denied', () => {
     const { doc } = docRecord(29);
-    expect(doc.event).toMatchObject({ action: 'reject', outcome: 'failure', type: ['connection', 'denied'] });
+    expect(doc.event).toMatchObject({ action: 'REJECT', outcome: 'failure', type: ['connection', 'denied'] });
     expect(doc.destination).toEqual({ address: '172.31.9.12', ip: '172.31.9.12', port: 3389 });
     expect(doc.source.ip).toBe('172.31.9.69');
     expect(doc.aws.vpcflow.action).toBe('REJECT');
@@ -202,7 +202,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
     expect(request.event.outcome).toBe('success');
     expect(reply.source.ip).toBe('172.31.16.139');
     expect(reply.destination.ip).toBe('203.0.113.12');
-    expect(reply.event).toMatchObject({ action: 'reject', outcome: 'failure', start: iso(1432917094), duration: 48_000_000_000 });
+    expect(reply.event).toMatchObject({ action: 'REJECT', outcome: 'failure', start: iso(1432917094), duration: 48_000_000_000 });
   });
 
   it('maps IPv6 addresses and sets network.type ipv6', () => {
@@ -285,7 +285,7 @@ describe('AWS user guide examples: every record line in its block format', () =>
     expect(doc.aws.vpcflow).toMatchObject({ pkt_srcaddr: '10.20.33.164', tcp_flags: 3, subnet_id: 'subnet-11111111aaaaaaaaa' });
     expect(doc.aws.vpcflow).not.toHaveProperty('instance_id');
     expect(doc.related.ip).toEqual(['10.40.1.175', '10.40.2.236', '10.20.33.164']);
-    expect(doc.event).toMatchObject({ action: 'accept', outcome: 'success' });
+    expect(doc.event).toMatchObject({ action: 'ACCEPT', outcome: 'success' });
   });
 
   it('reads v5 ingress: pkt-src-aws-service, flow direction, region and AZ id, no traffic path', () => {
@@ -343,7 +343,7 @@ describe('files that start with a header line', () => {
     const format = parseVpcFlowFormat(header!);
     const docs = records.map((line) => parse(line, format).doc);
     expect(docs).toHaveLength(2);
-    expect(docs.map((d) => d.event.action)).toEqual(['accept', 'reject']);
+    expect(docs.map((d) => d.event.action)).toEqual(['ACCEPT', 'REJECT']);
     expect(docs[1]).toMatchObject({
       source: { address: '172.31.9.69', ip: '172.31.9.69', port: 49761, bytes: 4249, packets: 20 },
       destination: { address: '172.31.9.12', ip: '172.31.9.12', port: 3389 },
@@ -692,7 +692,7 @@ describe('parseVpcFlowLine: values that do not fit', () => {
     const format = parseVpcFlowFormat('version srcaddr dstaddr action reject-reason log-status');
     const { doc } = parse('8 198.51.100.7 10.0.0.5 REJECT BPA OK', format);
     expect(doc.aws.vpcflow.reject_reason).toBe('BPA');
-    expect(doc.event).toMatchObject({ reason: 'BPA', action: 'reject', outcome: 'failure' });
+    expect(doc.event).toMatchObject({ reason: 'BPA', action: 'REJECT', outcome: 'failure' });
   });
 });
 
