@@ -2,7 +2,7 @@ import { CloudWatchLogsSimulator, type SimulatedSource } from '../local/index.ts
 import { decodeCwlRecord, toDocument, type CwlEnvelope, type CwlLogEvent } from '../processors/index.ts';
 import { compare, type BenchResult } from './measure.ts';
 
-function eventsOf(source: SimulatedSource, count: number): Array<{ envelope: CwlEnvelope; event: CwlLogEvent }> {
+export function eventsOf(source: SimulatedSource, count: number): Array<{ envelope: CwlEnvelope; event: CwlLogEvent }> {
   const simulator = new CloudWatchLogsSimulator({ accounts: 3 });
   const out: Array<{ envelope: CwlEnvelope; event: CwlLogEvent }> = [];
   while (out.length < count) {

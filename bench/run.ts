@@ -1,5 +1,6 @@
-// `npm run bench -- <transform|parse|consumer|all> [--json]`: throughput next to a baseline measured in the same run.
+// `npm run bench -- <transform|parse|detect|consumer|all> [--json]`: throughput next to a baseline measured in the same run.
 import { benchConsumer } from './consumer.ts';
+import { benchDetect } from './detect.ts';
 import { report, type BenchResult } from './measure.ts';
 import { benchParse } from './parse.ts';
 import { benchTransform } from './transform.ts';
@@ -7,6 +8,7 @@ import { benchTransform } from './transform.ts';
 const BENCHMARKS: Record<string, () => BenchResult[] | Promise<BenchResult[]>> = {
   transform: benchTransform,
   parse: benchParse,
+  detect: benchDetect,
   // Starts the local stack (OpenSearch included) and one consumer process: about a minute.
   consumer: benchConsumer,
 };

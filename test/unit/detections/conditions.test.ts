@@ -38,6 +38,20 @@ describe('Sigma conditions', () => {
     expect(matching('_helper')).toEqual(['h', 'ah']);
   });
 
+  it('the eventName/eventSource index never hides a match: negated and OR-ed parts do not narrow where a rule is filed', () => {
+    const negated = ruleWith(`selection:\n  eventSource: ec2.amazonaws.com\nfilter:\n  eventName: DescribeRegions\ncondition: selection and not filter`);
+    expect(matches(negated, { eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances' })).toBe(true);
+    expect(matches(negated, { eventSource: 'ec2.amazonaws.com', eventName: 'DescribeRegions' })).toBe(false);
+    const either = ruleWith(`by_name:\n  eventName: StopLogging\nby_user:\n  userIdentity.type: Root\ncondition: by_name or by_user`);
+    expect(matches(either, { eventName: 'ListBuckets', userIdentity: { type: 'Root' } })).toBe(true);
+    expect(matches(either, { eventName: 'STOPLOGGING' })).toBe(true);
+    const wildcard = ruleWith(`selection:\n  eventName: 'Delete*'\ncondition: selection`);
+    expect(matches(wildcard, { eventName: 'DeleteTrail' })).toBe(true);
+    const both = ruleWith(`a:\n  eventName:\n    - StopLogging\n    - DeleteTrail\nb:\n  eventName: DeleteTrail\ncondition: a and b`);
+    expect(matches(both, { eventName: 'DeleteTrail' })).toBe(true);
+    expect(matches(both, { eventName: 'StopLogging' })).toBe(false);
+  });
+
   it('a list of conditions is OR-linked', () => {
     const set = ruleWith(`${SELECTIONS}\ncondition:\n  - sel_a and filter_x\n  - sel_b and filter_y`);
     expect(matches(set, { a: 1, x: 1 })).toBe(true);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { requiredLiteral } from '../../../processors/detections/selection.ts';
 import { matches, refusal, ruleWith } from './rule-text.ts';
 
 describe('Sigma values and modifiers on hand-made events', () => {
@@ -61,6 +62,17 @@ describe('Sigma values and modifiers on hand-made events', () => {
     expect(matches(s, { text: 'first\nsecond' })).toBe(true);
     const noS = ruleWith(`selection:\n  text|re: 'first.second'\ncondition: selection`);
     expect(matches(noS, { text: 'first\nsecond' })).toBe(false);
+  });
+
+  it("re's substring pre-test takes only text every match contains", () => {
+    expect(requiredLiteral('.+:assumed-role/aws:.+')).toBe(':assumed-role/aws:');
+    expect(requiredLiteral('^arn:aws:iam::\\d+:root$')).toBe('arn:aws:iam::');
+    expect(requiredLiteral('abc?def')).toBe('def');
+    expect(requiredLiteral('abcd+e')).toBe('abcd');
+    expect(requiredLiteral('a\\.bcd')).toBe('a.bcd');
+    for (const none of ['foo|bar', 'x{234}', '(abcdef)?', '[abcdef]+', 'ab\\dcd']) expect(requiredLiteral(none), none).toBeUndefined();
+    expect(requiredLiteral('(a[)]b)?xyz')).toBe('xyz');
+    expect(requiredLiteral('a(b(c)d)?efgh')).toBe('efgh');
   });
 
   it('cidr tests IPv4 and IPv6 addresses against a range', () => {
