@@ -219,8 +219,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       if (inArchive) archived++;
       if (!inArchive || (n === 0 && !deadKeys.has(key))) unaccounted++;
     }
-    // The run's alerts only: an index prefix given by the environment may hold earlier runs'.
-    const alerts = await alertCounts(opensearch, `${options.indexPrefix}-alerts-*`, new Date(started));
+    // The run's own alerts, by its events' ids: the index may hold other runs' (a shared node, --keep).
+    const alerts = await alertCounts(opensearch, `${options.indexPrefix}-alerts-*`, produced.map(idOf));
     const seconds = Math.max(0.001, (drainedAt - started) / 1000);
     const summary: DemoSummary = {
       produced: produced.length,

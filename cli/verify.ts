@@ -142,22 +142,30 @@ export async function accountForEvents(
   return account;
 }
 
-/** Alerts in the index created since a time: by rule level, and how many are recorded as published to SNS. */
-export async function alertCounts(client: Client, indexPattern: string, since: Date): Promise<{ byLevel: Record<RuleLevel, number>; published: number }> {
+/**
+ * Alerts raised by the given CloudWatch Logs events (a run's own, whatever else the index
+ * holds): by rule level, and how many are recorded as published to SNS.
+ */
+export async function alertCounts(client: Client, indexPattern: string, eventIds: string[]): Promise<{ byLevel: Record<RuleLevel, number>; published: number }> {
   await client.indices.refresh({ index: indexPattern, allow_no_indices: true, ignore_unavailable: true });
-  const body = {
-    size: 0,
-    query: { range: { 'event.created': { gte: since.toISOString() } } },
-    aggs: { levels: { terms: { field: 'centralog.alert.level', size: RULE_LEVELS.length } }, published: { filter: { term: { 'centralog.alert.published': true } } } },
-  };
-  const res = await client.search({
-    index: indexPattern,
-    allow_no_indices: true,
-    ignore_unavailable: true,
-    body: body as NonNullable<Parameters<Client['search']>[0]>['body'],
-  });
-  const aggs = (res.body as unknown as { aggregations?: { levels: { buckets: Array<{ key: string; doc_count: number }> }; published: { doc_count: number } } }).aggregations;
   const byLevel = Object.fromEntries(RULE_LEVELS.map((l) => [l, 0])) as Record<RuleLevel, number>;
-  for (const b of aggs?.levels.buckets ?? []) if (b.key in byLevel) byLevel[b.key as RuleLevel] = b.doc_count;
-  return { byLevel, published: aggs?.published.doc_count ?? 0 };
+  let published = 0;
+  const chunk = 1000;
+  for (let i = 0; i < eventIds.length; i += chunk) {
+    const body = {
+      size: 0,
+      query: { terms: { 'aws.cloudwatch.event_id': eventIds.slice(i, i + chunk) } },
+      aggs: { levels: { terms: { field: 'centralog.alert.level', size: RULE_LEVELS.length } }, published: { filter: { term: { 'centralog.alert.published': true } } } },
+    };
+    const res = await client.search({
+      index: indexPattern,
+      allow_no_indices: true,
+      ignore_unavailable: true,
+      body: body as NonNullable<Parameters<Client['search']>[0]>['body'],
+    });
+    const aggs = (res.body as unknown as { aggregations?: { levels: { buckets: Array<{ key: string; doc_count: number }> }; published: { doc_count: number } } }).aggregations;
+    for (const b of aggs?.levels.buckets ?? []) if (b.key in byLevel) byLevel[b.key as RuleLevel] += b.doc_count;
+    published += aggs?.published.doc_count ?? 0;
+  }
+  return { byLevel, published };
 }

@@ -27,7 +27,8 @@ export interface AlertBody {
   cloud?: { account?: { id?: string }; region?: string };
   user?: { name?: string };
   source?: { ip?: string };
-  aws: { cloudwatch: { log_group?: string } };
+  /** Where the event came from: its log group and CloudWatch Logs event id. */
+  aws: { cloudwatch: { log_group?: string; event_id?: string } };
   centralog: {
     alert: {
       level: RuleLevel;
@@ -97,7 +98,7 @@ export function alertDocument(
     user: compact({ name: str(at(b, 'user', 'name')) }),
     // source.ip is an ip field: a value that is not one would refuse the whole alert.
     source: compact({ ip: ip(at(b, 'source', 'ip')) }),
-    aws: { cloudwatch: { log_group: str(at(b, 'aws', 'cloudwatch', 'log_group')) } },
+    aws: { cloudwatch: { log_group: str(at(b, 'aws', 'cloudwatch', 'log_group')), event_id: str(at(b, 'aws', 'cloudwatch', 'event_id')) } },
     centralog: {
       alert: { level: rule.level, published: false, claimed_by: opts.workerId, claimed_at: now, source: { id: source.id, index: source.index } },
     },

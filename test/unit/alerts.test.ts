@@ -82,7 +82,7 @@ describe('alert documents and messages', () => {
       tags: ['attack.t1562'],
       cloud: { account: { id: '143434273843' } },
       source: { ip: '86.245.153.234' },
-      aws: { cloudwatch: { log_group: 'aws-cloudtrail-logs-143434273843' } },
+      aws: { cloudwatch: { log_group: 'aws-cloudtrail-logs-143434273843', event_id: '1' } },
       centralog: { alert: { level: 'high', published: false, claimed_by: 'w-1', claimed_at: '2026-12-02T00:00:00.000Z', source: { id: source.id, index: source.index } } },
     });
     expect(alert.body['@timestamp']).toBe(source.body['@timestamp']);
