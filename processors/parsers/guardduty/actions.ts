@@ -116,7 +116,7 @@ export function mapAction(action: Obj, b: Builder): ActionResult {
     const remote = remoteEndpoint(k8s.remoteIpDetails, b);
     const sourceIps = [...arr(k8s.sourceIPs), ...arr(k8s.sourceIps)].map((v) => str(v)).filter((v): v is string => v !== undefined);
     const validSources = sourceIps.map((v) => b.ip(v)).filter((v): v is string => v !== undefined);
-    b.source = { ...remote.endpoint, address: remote.raw ?? sourceIps[0], ip: remote.endpoint.ip ?? validSources[0] };
+    b.source = { ...remote.endpoint, address: remote.raw ?? validSources[0] ?? sourceIps[0], ip: remote.endpoint.ip ?? validSources[0] };
     result.userAgent = str(k8s.userAgent);
     result.url = str(k8s.requestUri);
     result.orchestrator = {

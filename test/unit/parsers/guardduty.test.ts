@@ -559,6 +559,11 @@ describe('parseGuardDutyFinding actions (constructed from the documented finding
   it('takes the source IP from sourceIps when a Kubernetes call has no remoteIpDetails, and the target from the action', () => {
     const { document } = parse(kubernetesSourceIpsOnly);
     expect(at(document, 'source.ip')).toBe('2001:db8::7');
+    expect(at(document, 'source.address')).toBe('2001:db8::7');
+    // an unusable entry before it names neither the ip nor the address
+    const withJunk = structuredClone(kubernetesSourceIpsOnly) as { service: { action: { kubernetesApiCallAction: { sourceIps: string[] } } } };
+    withJunk.service.action.kubernetesApiCallAction.sourceIps = ['not-an-ip', '2001:db8::7'];
+    expect(at(parse(withJunk).document, 'source')).toEqual({ address: '2001:db8::7', ip: '2001:db8::7' });
     expect(at(document, 'orchestrator')).toEqual({ type: 'kubernetes', cluster: { name: 'dev' }, namespace: 'kube-system', resource: { name: 'coredns', type: 'pods' } });
   });
 
