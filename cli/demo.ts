@@ -190,6 +190,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       progress(true);
     }
     const drainedAt = Date.now();
+    // Every batch is delivered: let its alerts reach SNS before the workers stop.
+    await Promise.all(alerting.map((a) => a.idle()));
     await Promise.all(workers.map((w) => w.stop()));
     await harness.stop();
     await s3p.stop();

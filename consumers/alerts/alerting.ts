@@ -228,9 +228,10 @@ export class Alerting {
 
   /**
    * Stops sweeping and lets queued publications finish for up to `timeoutMs`; what is left
-   * keeps its claim, which runs out, and a later sweep (of any worker) publishes it.
+   * keeps its claim, which runs out, and a later sweep (of any worker) publishes it. Short,
+   * as it comes after the batches' own shutdown time within the task's stop timeout.
    */
-  async stop(timeoutMs = 20_000): Promise<void> {
+  async stop(timeoutMs = 5_000): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await Promise.race([this.idle(), sleep(timeoutMs, undefined, { ref: false })]);

@@ -138,7 +138,8 @@ describe('detections in the consumer, with alerts published through a real local
     const parts = createConsumer(options);
     await parts.worker.start();
     await waitFor(`${events} events indexed`, () => parts.worker.counters.eventsIn >= events);
-    // Stopping lets the publications queued by the last batches finish.
+    // Publications run after their batch: wait for them, as the demo does, before stopping.
+    await parts.alerting!.idle();
     await parts.worker.stop();
     return parts;
   }
