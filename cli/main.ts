@@ -4,6 +4,7 @@ import { ParseError } from '../processors/index.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
+import { detectCommand } from './commands/detect.ts';
 import { ingestS3Command } from './commands/ingest-s3.ts';
 import { destinationCommand } from './commands/destination.ts';
 import { onboardCommand } from './commands/onboard.ts';
@@ -12,12 +13,13 @@ import { pruneCommand } from './commands/prune.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { replayCommand } from './commands/replay.ts';
+import { rulesCommand } from './commands/rules.ts';
 import { statusCommand } from './commands/status.ts';
 import { tailCommand } from './commands/tail.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, ingestS3Command, parseCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
+const COMMANDS = [demoCommand, consumeCommand, ingestS3Command, parseCommand, detectCommand, rulesCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -31,7 +33,7 @@ export function buildProgram(): Command {
   return program;
 }
 /** Errors whose message says it all: no stack trace for the user. */
-const KNOWN_ERRORS = new Set(['ConfigError', 'AssumeRoleError', 'SystemicRefusalError', 'MissingPrerequisiteError', 'OpenSearchStartError', 'DemoFailedError', 'InterruptedError', 'ParseError']);
+const KNOWN_ERRORS = new Set(['ConfigError', 'AssumeRoleError', 'SystemicRefusalError', 'MissingPrerequisiteError', 'OpenSearchStartError', 'DemoFailedError', 'InterruptedError', 'ParseError', 'RuleFolderError']);
 
 export async function main(argv: string[]): Promise<void> {
   try {
