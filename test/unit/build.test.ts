@@ -161,6 +161,18 @@ describe('the consumer bundle with production packages only', () => {
     expect(run.stdout).toContain('--opensearch-url');
   });
 
+  it('carries the shipped detection rules inside the bundle: rules list and detect work with no rules folder beside it', () => {
+    expect(existsSync(join(image, 'processors'))).toBe(false);
+    const list = node([join('dist', 'cli', 'centralog.mjs'), 'rules', 'list', '--json'], { cwd: image });
+    expect(list.status, list.stderr).toBe(0);
+    const listed = JSON.parse(list.stdout) as { rules: unknown[]; counts: Record<string, number>; refused: unknown[] };
+    expect([listed.rules.length, listed.refused]).toEqual([67, []]);
+    const stop = '{"eventVersion":"1.09","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","eventID":"e-1","requestParameters":{"name":"t"}}';
+    const detect = node([join('dist', 'cli', 'centralog.mjs'), 'detect'], { cwd: image, input: `${stop}\n` });
+    expect(detect.status, detect.stderr).toBe(0);
+    expect(detect.stdout).toContain('"title":"CloudTrail Logging Stopped Or Trail Deleted"');
+  });
+
   it('says the demo needs a source checkout', () => {
     const run = node([join('dist', 'cli', 'centralog.mjs'), 'demo'], { cwd: image });
     expect(run.status).not.toBe(0);
@@ -196,9 +208,10 @@ describe('the consumer bundle with production packages only', () => {
       const deadline = Date.now() + 30_000;
       let installed = false;
       const look = async () => {
-        const r = await fetch(`${url}/_index_template/${prefix}-aws.*`);
-        const body = r.ok ? ((await r.json()) as { index_templates: unknown[] }) : { index_templates: [] };
-        return body.index_templates.length === 4;
+        const r = await fetch(`${url}/_index_template/${prefix}-*`);
+        const body = r.ok ? ((await r.json()) as { index_templates: Array<{ name: string }> }) : { index_templates: [] };
+        // Every source family's template and the alerts'.
+        return body.index_templates.length === INDEX_FAMILIES.length + 1;
       };
       while (!installed && !exited && Date.now() < deadline) {
         installed = await look();
@@ -212,6 +225,7 @@ describe('the consumer bundle with production packages only', () => {
     } finally {
       child.kill('SIGKILL');
       for (const family of INDEX_FAMILIES) await fetch(`${url}/_index_template/${prefix}-aws.${family}`, { method: 'DELETE' }).catch(() => undefined);
+      await fetch(`${url}/_index_template/${prefix}-alerts`, { method: 'DELETE' }).catch(() => undefined);
       await fetch(`${url}/_component_template/${prefix}-aws-base`, { method: 'DELETE' }).catch(() => undefined);
     }
   });
