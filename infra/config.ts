@@ -131,6 +131,12 @@ export const DeployConfigSchema = z
         freeStorageGiB: z.number().min(1).default(20).meta({ description: 'alarm below this free storage per node' }),
       })
       .prefault({}),
+    detections: z
+      .object({
+        enabled: z.boolean().default(true).meta({ description: 'match CloudTrail and GuardDuty of mapped log groups against the Sigma rules, indexing alerts and publishing each once to the alerts topic' }),
+        emails: z.array(z.email()).default([]).meta({ description: 'addresses subscribed to the alerts topic' }),
+      })
+      .prefault({}),
     logRetentionDays: logRetention.default(365).meta({ description: "retention of the pipeline's own log groups" }),
     members: z
       .object({
@@ -158,6 +164,20 @@ export const DeployConfigSchema = z
           .meta({ description: "accounts whose log groups carry other accounts' CloudTrail events (an organisation trail's); other mismatches are tagged account_mismatch" }),
       })
       .prefault({}),
+    s3Sources: z
+      .array(
+        z.object({
+          name: z.string().regex(/^[a-z][a-z0-9-]{1,24}$/, 'expected 2-25 lowercase letters, digits and -, starting with a letter'),
+          accountId: accountId.meta({ description: 'the account that owns the bucket (its stack deploys there)' }),
+          region: region.optional().meta({ description: "the bucket's region (default primaryRegion); its queue lives there" }),
+          bucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),
+          prefix: z.string().max(1024).default('AWSLogs/').meta({ description: 'only objects under this prefix are announced and readable' }),
+          externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'expected 2-1224 of letters, digits and +=,.@:/-').meta({ description: 'sts:ExternalId the read role requires' }),
+          bucketKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'expected a KMS key ARN').optional().meta({ description: "the bucket's SSE-KMS key, if any (the read role may decrypt with it)" }),
+        }),
+      )
+      .default([])
+      .meta({ description: 'buckets that only S3 writes to (ALB access logs, CloudTrail, VPC flow or GuardDuty exports), read by ingest-s3 through S3 -> SQS notifications' }),
     stackSets: z
       .object({
         organizationalUnitIds: z.array(z.string().regex(/^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/)).min(1),
@@ -229,6 +249,11 @@ export function names(c: DeployConfig) {
     vpcFlowLogGroup: `/${p}/vpc-flow-logs`,
     cloudTrailLogGroup: `/${p}/cloudtrail`,
     guardDutyLogGroup: `/aws/events/${p}-guardduty`,
+    /** The central ingest-s3 task role: bucket owners' queue and read-role policies name it. */
+    s3IngestRole: `${p}-ingest-s3`,
+    s3Queue: (source: string) => `${p}-${source}-events`,
+    s3ReadRole: (source: string) => `${p}-${source}-read`,
+    s3QueueKeyAlias: (source: string) => `alias/${p}-${source}-events`,
   };
 }
 

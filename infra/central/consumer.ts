@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { type DeployConfig, maxShards, memberLogGroupSources } from '../config.ts';
 import { acknowledge, acknowledgeWildcards, skipCheckov } from '../nag.ts';
@@ -30,6 +31,17 @@ export interface ConsumerFleetProps {
   vpcFlowFormats?: string;
   /** The registered stream consumer, when the fleet reads with enhanced fan-out. */
   streamConsumerArn?: string;
+}
+
+/** The container health check both workers use: their own /healthz on the task's loopback. */
+export function statusHealthCheck(port: number): ecs.HealthCheck {
+  return {
+    command: ['CMD-SHELL', `node -e "fetch('http://127.0.0.1:${port}/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"`],
+    interval: Duration.seconds(30),
+    timeout: Duration.seconds(5),
+    startPeriod: Duration.seconds(60),
+    retries: 3,
+  };
 }
 
 /** `centralog consume` on Fargate, its lease table, and scaling on the stream's iterator age. */
@@ -96,13 +108,7 @@ export class ConsumerFleet extends Construct {
         CENTRALOG_LOG_GROUP_SOURCES: JSON.stringify(memberLogGroupSources(config)),
         CENTRALOG_AGGREGATOR_ACCOUNTS: JSON.stringify(config.members.aggregatorAccounts),
       },
-      healthCheck: {
-        command: ['CMD-SHELL', "node -e \"fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))\""],
-        interval: Duration.seconds(30),
-        timeout: Duration.seconds(5),
-        startPeriod: Duration.seconds(60),
-        retries: 3,
-      },
+      healthCheck: statusHealthCheck(9464),
       readonlyRootFilesystem: true,
     });
     // The consumer's Prometheus metrics reach CloudWatch as embedded metric format logs.
@@ -177,6 +183,21 @@ export class ConsumerFleet extends Construct {
     // Tasks start with every permission they use, not a crash loop until IAM catches up.
     this.service.node.addDependency(policy);
     acknowledgeWildcards(policy, 'dead letters are objects under dead-letters/ whose keys are made per record', props.deadLetters.arnForObjects(`${DEAD_LETTER_PREFIX}*`));
+  }
+
+  /** Detections on, each new alert published once to this topic; or off. */
+  detections(topic: sns.ITopic | undefined, key: kms.IKey | undefined): void {
+    this.container.addEnvironment('CENTRALOG_DETECTIONS', String(Boolean(topic)));
+    if (!topic || !key) return;
+    this.container.addEnvironment('CENTRALOG_ALERTS_TOPIC_ARN', topic.topicArn);
+    const policy = new iam.Policy(this, 'AlertsPolicy', {
+      roles: [this.taskRole],
+      statements: [
+        new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }),
+        new iam.PolicyStatement({ sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
+      ],
+    });
+    this.service.node.addDependency(policy);
   }
 
   /** Lets the consumer call the domain; fine-grained access control maps the role to a writer role. */

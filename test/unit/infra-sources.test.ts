@@ -60,3 +60,27 @@ describe('log group sources in the deployment', () => {
     expect(sources['/centralog/cloudtrail']).toBeUndefined();
   });
 });
+
+describe('detection alerts in the deployment', () => {
+  it('gives the consumer an encrypted alerts topic it may publish to, and nothing when detections are off', () => {
+    const { central } = synth(configInput({ detections: { emails: ['secops@example.com'] } }));
+    const topics = central.findResources('AWS::SNS::Topic');
+    const alerts = Object.entries(topics).find(([, t]: [string, any]) => t.Properties.TopicName === 'centralog-alerts');
+    expect(alerts).toBeDefined();
+    expect((alerts![1] as any).Properties.KmsMasterKeyId).toBeDefined();
+    const subs = Object.values(central.findResources('AWS::SNS::Subscription')) as any[];
+    expect(subs.some((s) => s.Properties.Endpoint === 'secops@example.com' && JSON.stringify(s.Properties.TopicArn).includes(alerts![0]))).toBe(true);
+    const env = (Object.values(central.findResources('AWS::ECS::TaskDefinition')) as any[]).flatMap((d) => d.Properties.ContainerDefinitions).flatMap((c: any) => c.Environment ?? []);
+    expect(JSON.stringify(env.find((e: any) => e.Name === 'CENTRALOG_ALERTS_TOPIC_ARN').Value)).toContain(alerts![0]);
+    expect(env.find((e: any) => e.Name === 'CENTRALOG_DETECTIONS').Value).toBe('true');
+    const policies = Object.entries(central.findResources('AWS::IAM::Policy')) as Array<[string, any]>;
+    const publish = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement).find((s: any) => s.Sid === 'PublishAlerts');
+    expect(publish.Action).toBe('sns:Publish');
+    expect(JSON.stringify(publish.Resource)).toContain(alerts![0]);
+
+    const off = synth(configInput({ detections: { enabled: false } })).central;
+    expect(Object.values(off.findResources('AWS::SNS::Topic')).map((t: any) => t.Properties.TopicName)).not.toContain('centralog-alerts');
+    const offEnv = (Object.values(off.findResources('AWS::ECS::TaskDefinition')) as any[]).flatMap((d) => d.Properties.ContainerDefinitions).flatMap((c: any) => c.Environment ?? []);
+    expect(offEnv.find((e: any) => e.Name === 'CENTRALOG_DETECTIONS').Value).toBe('false');
+  });
+});
