@@ -36,6 +36,8 @@ export interface FleetOptions {
   deadLetterBucket: string;
   indexPrefix: string;
   env?: Record<string, string>;
+  /** How long a worker may take to say it is running (default 60 s; a loaded machine needs more). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -99,7 +101,7 @@ export class Fleet {
       const running = worker.logs.find((l) => l.message === 'consumer running');
       if (running) worker.statusUrl = running.statusUrl as string;
       return running !== undefined;
-    }, 60_000);
+    }, this.opts.startTimeoutMs ?? 60_000);
     return worker;
   }
 
