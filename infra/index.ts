@@ -11,6 +11,8 @@ export {
   MemberAccountStack,
   ORG_ONBOARDING_STACK_NAME,
   OrgOnboardingStack,
+  S3SourceStack,
+  s3SourceStackName,
   type CentralogStacks,
 } from './stacks.ts';
 export { DeployConfigError, DeployConfigSchema, loadDeployConfig, parseDeployConfig, type DeployConfig, type DeployConfigInput } from './config.ts';

@@ -6,6 +6,7 @@ import { DestinationStack } from './central/destination.ts';
 import { CentralLoggingStack } from './central/stack.ts';
 import { MemberAccountStack } from './member/stack.ts';
 import { OrgOnboardingStack } from './member/stackset.ts';
+import { S3SourceStack } from './member/s3-source.ts';
 
 /** Stack id (and CloudFormation stack name) of the central logging account's stack. */
 export const CENTRAL_LOGGING_STACK_NAME = 'CentralogCentralLogging';
@@ -18,7 +19,12 @@ export function destinationStackName(region: string): string {
   return `CentralogDestination-${region}`;
 }
 
-export { CentralLoggingStack, DestinationStack, MemberAccountStack, OrgOnboardingStack };
+/** Stack id of the S3 source (queue, notification, read role) in a bucket owner's account. */
+export function s3SourceStackName(source: string): string {
+  return `CentralogS3Source-${source}`;
+}
+
+export { CentralLoggingStack, DestinationStack, MemberAccountStack, OrgOnboardingStack, S3SourceStack };
 
 export interface CentralogStacks {
   central: CentralLoggingStack;
@@ -26,6 +32,8 @@ export interface CentralogStacks {
   destinations: DestinationStack[];
   member: MemberAccountStack;
   onboarding?: OrgOnboardingStack;
+  /** One per configured S3 source, deployed in the bucket owner's account. */
+  s3Sources: S3SourceStack[];
 }
 
 /**
@@ -48,5 +56,6 @@ export function addCentralogStacks(app: App, config: DeployConfig, options: { na
   // No stack dependency on the central stack: it is deployed with other credentials (the
   // management account or a delegated administrator), and the CLI would deploy a dependency too.
   const onboarding = config.stackSets ? new OrgOnboardingStack(app, ORG_ONBOARDING_STACK_NAME, { config }) : undefined;
-  return { central, destinations, member, onboarding };
+  const s3Sources = config.s3Sources.map((source) => new S3SourceStack(app, s3SourceStackName(source.name), { config, source }));
+  return { central, destinations, member, onboarding, s3Sources };
 }

@@ -5,6 +5,7 @@ import { AlertsTopic } from './alerts.ts';
 import { bootstrapRole, OpenSearchBootstrap } from './bootstrap-resource.ts';
 import { CentralBuckets } from './buckets.ts';
 import { ConsumerFleet } from './consumer.ts';
+import { S3IngestWorkers } from './ingest-s3.ts';
 import { addDestination, DestinationRole } from './destination.ts';
 import { ArchiveDelivery } from './firehose.ts';
 import { PipelineLogs } from './log-groups.ts';
@@ -33,6 +34,8 @@ export class CentralLoggingStack extends Stack {
   readonly search: SearchDomain;
   readonly bootstrap: OpenSearchBootstrap;
   readonly consumer: ConsumerFleet;
+  /** ingest-s3 services, when the config has S3 sources. */
+  readonly s3Ingest?: S3IngestWorkers;
   readonly monitoring: Monitoring;
   readonly alerts?: AlertsTopic;
 
@@ -84,10 +87,17 @@ export class CentralLoggingStack extends Stack {
     this.consumer.setOpenSearchUrl(`https://${this.search.domain.domainEndpoint}`);
     this.alerts = config.detections.enabled ? new AlertsTopic(this, 'Detections', config) : undefined;
     this.consumer.detections(this.alerts?.topic, this.alerts?.key);
-    const writerRoles = [this.consumer.taskRole];
+    if (config.s3Sources.length > 0) {
+      const ingest = new S3IngestWorkers(this, 'S3Ingest', { config, logs, network, cluster: this.consumer.cluster, deadLetters: this.buckets.deadLetters, deadLetterKey: this.buckets.key });
+      ingest.allowSearch(this.search.domain.domainArn, this.search.securityGroup);
+      ingest.setOpenSearchUrl(`https://${this.search.domain.domainEndpoint}`);
+      this.s3Ingest = ingest;
+    }
+    const writerRoles = [this.consumer.taskRole, ...(this.s3Ingest ? [this.s3Ingest.taskRole] : [])];
     this.bootstrap = new OpenSearchBootstrap(this, 'OpenSearchBootstrap', { config, logs, network, search: this.search, role: masterRole, writerRoles });
     // Templates and the consumer's role mapping exist before the first document is indexed.
     this.consumer.service.node.addDependency(this.bootstrap.resource);
+    for (const s of this.s3Ingest?.services ?? []) s.node.addDependency(this.bootstrap.resource);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
