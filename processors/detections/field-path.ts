@@ -2,7 +2,8 @@
  * Reads a Sigma field name from an event. Dots walk into nested objects (CloudTrail's
  * `requestParameters.ipPermissions.items.ipRanges.items.cidrIp`); an array met on the way, or at
  * the end, stands for each of its elements, so a test holds if it holds for any of them.
- * A key that itself contains dots (`{"a.b": ...}` for `a.b.c`) is also followed.
+ * Where the nested path is missing, a key that itself contains dots (`{"a.b": ...}` for
+ * `a.b.c`) is followed instead.
  */
 export interface FieldPath {
   readonly name: string;
@@ -16,38 +17,42 @@ const ANY = (): boolean => true;
 
 export function fieldPath(name: string): FieldPath {
   const segments = name.split('.');
-  // dotted[i]: [key, next segment index] for each run of two or more segments from i joined
-  // again, for keys that contain dots themselves.
   const last = segments.length;
+  // Names like `constructor` would otherwise read Object.prototype; only those need an own-property check.
+  const inherited = segments.map((seg) => seg in Object.prototype);
+  // dotted[i]: [key, next segment index] for each run of two or more segments from i joined
+  // again, for keys that contain dots themselves; tried where the nested path is missing.
   const dotted = segments.map((_, i) => segments.slice(i + 1).map((__, k) => [segments.slice(i, i + k + 2).join('.'), i + k + 2] as const));
 
-  const walk = (node: unknown, i: number, test: (value: unknown) => boolean): boolean => {
+  // Iterative down plain objects (the common case, one property read per segment);
+  // recursive only into arrays and keys with dots.
+  const walk = (start: unknown, from: number, test: (value: unknown) => boolean): boolean => {
+    let node = start;
+    for (let i = from; i < last; i++) {
+      if (node === null || typeof node !== 'object') return false;
+      if (Array.isArray(node)) {
+        for (const element of node) if (walk(element, i, test)) return true;
+        return false;
+      }
+      const obj = node as Record<string, unknown>;
+      const value = obj[segments[i]!];
+      if (value === undefined || (inherited[i] && !Object.hasOwn(obj, segments[i]!))) {
+        const alternatives = dotted[i]!;
+        for (let k = 0; k < alternatives.length; k++) {
+          const [key, next] = alternatives[k]!;
+          if (Object.hasOwn(obj, key) && walk(obj[key], next, test)) return true;
+        }
+        return false;
+      }
+      node = value;
+    }
     if (Array.isArray(node)) {
-      for (const element of node) if (walk(element, i, test)) return true;
+      for (const element of node) if (walk(element, last, test)) return true;
       return false;
     }
-    if (i === last) return test(node);
-    if (node === null || typeof node !== 'object') return false;
-    const obj = node as Record<string, unknown>;
-    const value = obj[segments[i]!];
-    if (value !== undefined && Object.hasOwn(obj, segments[i]!) && walk(value, i + 1, test)) return true;
-    for (const [key, next] of dotted[i]!) if (Object.hasOwn(obj, key) && walk(obj[key], next, test)) return true;
-    return false;
+    return test(node);
   };
 
-  if (last === 1) {
-    // The common case (eventName, eventSource): one property read.
-    return {
-      name,
-      some: (event, test) => {
-        if (event === null || typeof event !== 'object') return false;
-        const value = (event as Record<string, unknown>)[name];
-        if (value === undefined || !Object.hasOwn(event, name)) return false;
-        return walk(value, 1, test);
-      },
-      exists: (event) => event !== null && typeof event === 'object' && Object.hasOwn(event, name),
-    };
-  }
   return { name, some: (event, test) => walk(event, 0, test), exists: (event) => walk(event, 0, ANY) };
 }
 

@@ -1,6 +1,7 @@
 /** Loads Sigma rule texts into a rule set indexed by eventName/eventSource. */
 import { parseAllDocuments } from 'yaml';
 import { compileCondition } from './condition.ts';
+import { fieldPath } from './field-path.ts';
 import { compileSearch, INDEXED_FIELDS, UnsupportedRuleError, type CompiledSearch, type Constraint, type Predicate } from './selection.ts';
 import { RULE_LEVELS, type DetectionService, type RuleFile, type RuleLevel, type RuleLoadError, type RuleMatch, type RuleSet, type SigmaRule } from './types.ts';
 
@@ -60,9 +61,27 @@ function compileDocument(doc: unknown): { rule: SigmaRule; service: DetectionSer
   return { rule, service, compiled };
 }
 
+/** A field's one value in an event; SEVERAL when it has more (an array on its path). */
+const SEVERAL = Symbol('several');
+function indexedValue(field: string): (event: Record<string, unknown>) => unknown {
+  if (!field.includes('.')) return (event) => event[field];
+  const path = fieldPath(field);
+  return (event) => {
+    let found: unknown;
+    let count = 0;
+    path.some(event, (v) => ((found = v), ++count > 1));
+    return count > 1 ? SEVERAL : found;
+  };
+}
+
+interface FieldIndex {
+  read: (event: Record<string, unknown>) => unknown;
+  byValue: Map<string, CompiledRule[]>;
+}
+
 /** Evaluates events against the compiled rules of one service, trying only rules an event can match. */
 class ServiceIndex {
-  private readonly byField = new Map<string, Map<string, CompiledRule[]>>();
+  private readonly fields = new Map<string, FieldIndex>();
   private readonly always: CompiledRule[] = [];
 
   add(rule: CompiledRule): void {
@@ -72,26 +91,26 @@ class ServiceIndex {
       this.always.push(rule);
       return;
     }
-    let byValue = this.byField.get(field);
-    if (!byValue) this.byField.set(field, (byValue = new Map()));
+    let index = this.fields.get(field);
+    if (!index) this.fields.set(field, (index = { read: indexedValue(field), byValue: new Map() }));
     for (const value of rule.constraint!.get(field)!) {
-      const list = byValue.get(value);
+      const list = index.byValue.get(value);
       if (list) list.push(rule);
-      else byValue.set(value, [rule]);
+      else index.byValue.set(value, [rule]);
     }
   }
 
   match(event: Record<string, unknown>): RuleMatch[] {
     const out: RuleMatch[] = [];
     for (const rule of this.always) if (rule.test(event)) out.push(rule.match);
-    for (const [field, byValue] of this.byField) {
-      const value = event[field];
+    for (const { read, byValue } of this.fields.values()) {
+      const value = read(event);
       if (value === undefined) continue; // an absent field equals no listed value
       if (typeof value === 'string') {
         const rules = byValue.get(value.toLowerCase());
         if (rules) for (const rule of rules) if (rule.test(event)) out.push(rule.match);
       } else {
-        // Not a plain string (an array, say): the index cannot decide, so every filed rule is tried once.
+        // Not one plain string (an array, say): the index cannot decide, so every filed rule is tried once.
         const tried = new Set<CompiledRule>();
         for (const rules of byValue.values()) for (const rule of rules) if (!tried.has(rule) && (tried.add(rule), rule.test(event))) out.push(rule.match);
       }

@@ -25,7 +25,8 @@ export interface CompiledSearch {
   constraint: Constraint | undefined;
 }
 
-export const INDEXED_FIELDS = ['eventName', 'eventSource'];
+/** Fields whose plain equality tests file a rule in the index, in order of preference. */
+export const INDEXED_FIELDS = ['eventName', 'eventSource', 'userIdentity.type'];
 
 const STRING_OPS = new Set(['contains', 'startswith', 'endswith']);
 const NUMBER_OPS = new Set(['lt', 'lte', 'gt', 'gte']);

@@ -115,12 +115,21 @@ describe('shipped rules', () => {
     });
   });
 
-  it('the eventName/eventSource index never hides a match: the same events with those fields as arrays (which the index cannot use) match the same rules', () => {
+  it('the eventName/eventSource/userIdentity.type index never hides a match: the same events with those fields as arrays (which the index cannot use) match the same rules', () => {
+    let tried = 0;
     for (const { origin, event } of sampleEvents()) {
-      const opaque = { ...event, eventName: [event.eventName], eventSource: [event.eventSource] };
+      const identity = event.userIdentity as Record<string, unknown> | undefined;
+      const opaque = {
+        ...event,
+        eventName: [event.eventName],
+        eventSource: [event.eventSource],
+        ...(identity ? { userIdentity: { ...identity, type: [identity.type, identity.type] } } : {}),
+      };
+      tried += identity?.type === 'Root' ? 1 : 0;
       const ids = (e: Record<string, unknown>) => shipped.match(e, 'cloudtrail').map((m) => m.rule.id).sort();
       expect(ids(opaque), origin).toEqual(ids(event));
     }
+    expect(tried).toBeGreaterThan(10);
   });
 
   it('raises the high-severity GuardDuty rule on real findings of severity 7 and above, not on sample findings', () => {
