@@ -241,8 +241,9 @@ export async function startFanOutEndpoint(options: FanOutEndpointOptions): Promi
         const ended = iterator === undefined && from === records.length;
         const event = {
           Records: slice.map(wireRecord),
-          // kinesalite reports 0 on open shards: the age of the newest record sent is the lag.
-          MillisBehindLatest: Math.max(out.MillisBehindLatest ?? 0, from < records.length ? Date.now() - newest : 0),
+          // kinesalite reports 0 on open shards: the age of the newest record sent is the lag when more
+          // records follow it or it is older than a poll or two (a reader at the tip is 0 behind).
+          MillisBehindLatest: Math.max(out.MillisBehindLatest ?? 0, from < records.length || Date.now() - newest >= 1000 ? Date.now() - newest : 0),
           ...(ended ? { ChildShards: await childShards(streamName, sub.shardId) } : { ContinuationSequenceNumber: continuation }),
         };
         if (!(await send(sub, eventMessage('event', 'SubscribeToShardEvent', event)))) return;

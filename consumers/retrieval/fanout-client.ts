@@ -8,7 +8,8 @@ export function createFanOutKinesisClient(region: string, endpoint: string | und
     region,
     endpoint,
     credentials: credentialsFor(endpoint),
-    // No request timeout: a subscription stays open for up to 5 minutes.
-    requestHandler: new NodeHttp2Handler({ sessionTimeout: 600_000 }),
+    // No request timeout: a subscription stays open for up to 5 minutes. A 512 KiB stream window (the
+    // Kinesis Client Library's) lets the next event arrive while a batch is delivered, yet bounds what waits.
+    requestHandler: new NodeHttp2Handler({ sessionTimeout: 600_000, nodeHttp2ConnectOptions: { settings: { initialWindowSize: 512 * 1024 } } }),
   });
 }

@@ -98,7 +98,7 @@ export class FanOutReader implements RecordReader {
     const maxBytes = this.opts.maxBatchBytes ?? 10 * 1024 * 1024;
     let bytes = batch.records.reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0);
     while (!batch.shardEnded && batch.millisBehindLatest > 0 && bytes < maxBytes && !signal.aborted) {
-      const more = await this.arrived(50);
+      const more = await this.arrived(200);
       if (!more) break;
       batch.records.push(...more.records);
       batch.millisBehindLatest = more.millisBehindLatest;
