@@ -131,6 +131,23 @@ describe('Sigma values and modifiers on hand-made events', () => {
     expect(matches(off, { userData: Buffer.from('#!/bin/sh\nwget http://x/y').toString('base64') })).toBe(false);
   });
 
+  it('wide (utf16le) under base64offset|contains finds text encoded as UTF-16 then base64', () => {
+    const set = ruleWith(`selection:\n  script|wide|base64offset|contains: 'Invoke-Mimikatz'\ncondition: selection`);
+    for (const prefix of ['', 'x', 'xy']) {
+      expect(matches(set, { script: Buffer.from(`${prefix}IEX (Invoke-Mimikatz -DumpCreds)`, 'utf16le').toString('base64') })).toBe(true);
+    }
+    expect(matches(set, { script: Buffer.from('IEX (Invoke-Mimikatz -DumpCreds)', 'utf8').toString('base64') })).toBe(false);
+    expect(refusal(ruleWith(`selection:\n  script|wide: x\ncondition: selection`))).toMatch(/only evaluated under base64/);
+  });
+
+  it('neq: the field is there and differs from every listed value', () => {
+    const set = ruleWith(`selection:\n  eventName: ConsoleLogin\n  responseElements.ConsoleLogin|neq:\n    - Success\n    - Pending\ncondition: selection`);
+    expect(matches(set, { eventName: 'ConsoleLogin', responseElements: { ConsoleLogin: 'Failure' } })).toBe(true);
+    expect(matches(set, { eventName: 'ConsoleLogin', responseElements: { ConsoleLogin: 'success' } })).toBe(false);
+    expect(matches(set, { eventName: 'ConsoleLogin', responseElements: { ConsoleLogin: 'Pending' } })).toBe(false);
+    expect(matches(set, { eventName: 'ConsoleLogin' })).toBe(false);
+  });
+
   it('lt, lte, gt and gte compare numbers, numeric strings included', () => {
     const gte = ruleWith(`selection:\n  severity|gte: 7\ncondition: selection`);
     expect(matches(gte, { severity: 7 })).toBe(true);
