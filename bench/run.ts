@@ -1,14 +1,17 @@
-// `npm run bench -- <transform|parse|detect|consumer|all> [--json]`: throughput next to a baseline measured in the same run.
+// `npm run bench -- <transform|parse|detect|s3|consumer|all> [--json]`: throughput next to a baseline measured in the same run.
 import { benchConsumer } from './consumer.ts';
 import { benchDetect } from './detect.ts';
 import { report, type BenchResult } from './measure.ts';
 import { benchParse } from './parse.ts';
+import { benchS3 } from './s3.ts';
 import { benchTransform } from './transform.ts';
 
 const BENCHMARKS: Record<string, () => BenchResult[] | Promise<BenchResult[]>> = {
   transform: benchTransform,
   parse: benchParse,
   detect: benchDetect,
+  // ~100 MB of ALB access logs through the S3 way in, against gunzip + line split of the same files.
+  s3: benchS3,
   // Starts the local stack (OpenSearch included) and one consumer process: about a minute.
   consumer: benchConsumer,
 };

@@ -37,7 +37,7 @@ export class S3AccessLogSimulator {
   private readonly samples: string[][];
   private seq = 0;
 
-  constructor(private readonly o: S3SimulatorOptions) {
+  constructor(private readonly o: S3SimulatorOptions | Pick<S3SimulatorOptions, 'region'>) {
     this.samples = readFileSync(SAMPLES, 'utf8').trim().split('\n').map((l) => splitAlbEntry(l)!);
   }
 
@@ -57,6 +57,11 @@ export class S3AccessLogSimulator {
     return f.map((v, i) => (quoted.has(i) ? `"${v.replace(/"/g, '\\"')}"` : v)).join(' ');
   }
 
+  /** `count` entries of an account's load balancer, 10 ms apart, ending at `end`. */
+  entries(account: string, count: number, end = new Date()): string[] {
+    return Array.from({ length: count }, (_, i) => this.entry(this.samples[i % this.samples.length]!, new Date(end.getTime() - (count - i) * 10), account));
+  }
+
   /** Writes one log object of `entries` entries for an account and sends its notification. */
   async writeObject(account: string, entries: number, now = new Date()): Promise<string> {
     const d = now;
@@ -65,10 +70,10 @@ export class S3AccessLogSimulator {
     const key =
       `AWSLogs/${account}/elasticloadbalancing/${this.o.region}/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/` +
       `${account}_elasticloadbalancing_${this.o.region}_app.my-loadbalancer.${lbId}_${stamp}_10.0.0.1_${(this.seq++).toString(36)}${randomBytes(4).toString('hex')}.log.gz`;
-    const lines = Array.from({ length: entries }, (_, i) => this.entry(this.samples[i % this.samples.length]!, new Date(d.getTime() - (entries - i) * 10), account));
-    const body = gzipSync(lines.join('\n') + '\n');
-    await this.o.s3.send(new PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: body }));
-    for (let i = 1; i <= entries; i++) this.producedIds.add(hashId(['s3', this.o.bucket, key, String(i)]));
+    const body = gzipSync(this.entries(account, entries, d).join('\n') + '\n');
+    const o = this.o as S3SimulatorOptions;
+    await o.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: key, Body: body }));
+    for (let i = 1; i <= entries; i++) this.producedIds.add(hashId(['s3', o.bucket, key, String(i)]));
     this.objects++;
     const notification = {
       Records: [
@@ -82,25 +87,26 @@ export class S3AccessLogSimulator {
           s3: {
             s3SchemaVersion: '1.0',
             configurationId: 'centralog-access-logs',
-            bucket: { name: this.o.bucket, arn: `arn:aws:s3:::${this.o.bucket}` },
+            bucket: { name: o.bucket, arn: `arn:aws:s3:::${o.bucket}` },
             // S3 form-encodes keys in notifications.
             object: { key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'), size: body.length },
           },
         },
       ],
     };
-    await this.o.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.o.queueUrl, Entries: [{ Id: '1', MessageBody: JSON.stringify(notification) }] }));
+    await o.sqs.send(new SendMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: [{ Id: '1', MessageBody: JSON.stringify(notification) }] }));
     return key;
   }
 
   /** Writes objects for `durationMs`, `ratePerSecond` entries a second spread over the accounts, one object per account each second. */
   async run(options: { durationMs: number; ratePerSecond: number; signal?: AbortSignal }): Promise<void> {
     const end = Date.now() + options.durationMs;
-    const perObject = Math.max(1, Math.round(options.ratePerSecond / this.o.accounts.length));
+    const { accounts } = this.o as S3SimulatorOptions;
+    const perObject = Math.max(1, Math.round(options.ratePerSecond / accounts.length));
     while (Date.now() < end) {
       options.signal?.throwIfAborted();
       const tick = Date.now();
-      await Promise.all(this.o.accounts.map((a) => this.writeObject(a, perObject)));
+      await Promise.all(accounts.map((a) => this.writeObject(a, perObject)));
       await sleep(Math.max(0, 1000 - (Date.now() - tick)));
     }
   }
