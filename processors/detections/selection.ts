@@ -4,7 +4,9 @@
  */
 import { compileCidr } from './cidr.ts';
 import { fieldPath, someLeaf } from './field-path.ts';
+import { base64Offsets, encode } from './encodings.ts';
 import { compileTokens, literalOf, tokenize } from './pattern.ts';
+import { requiredLiteral } from './regex-literal.ts';
 
 export type Predicate = (event: Record<string, unknown>) => boolean;
 
@@ -37,84 +39,6 @@ type ValueTest = (value: unknown, event: Record<string, unknown>) => boolean;
 
 const asText = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
-
-function encode(text: string, encoding: string | undefined): Buffer {
-  if (encoding === undefined) return Buffer.from(text, 'utf8');
-  const le = Buffer.from(text, 'utf16le');
-  if (encoding === 'utf16be') return le.swap16();
-  if (encoding === 'utf16') return Buffer.concat([Buffer.from([0xff, 0xfe]), le]);
-  return le;
-}
-
-/** The three forms `bytes` takes inside a longer base64 text, by its offset modulo 3. */
-function base64Offsets(bytes: Buffer): string[] {
-  const out: string[] = [];
-  for (let shift = 0; shift < 3; shift++) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-    const start = [0, 2, 3][shift]!;
-    const end = encoded.length - [0, 3, 2][(bytes.length + shift) % 3]!;
-    out.push(encoded.slice(start, end));
-  }
-  return out;
-}
-
-/**
- * The longest run of plain characters (3 or more, ASCII) every match of `source` must contain,
- * or undefined when that is not evident (alternation, or no such run). Groups, classes and
- * optional characters end a run and are never part of one.
- */
-export function requiredLiteral(source: string): string | undefined {
-  if (source.includes('|')) return undefined;
-  let best = '';
-  let run = '';
-  const end = () => {
-    if (run.length > best.length) best = run;
-    run = '';
-  };
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    let literal: string | undefined;
-    if (c === '\\') {
-      const next = source[i + 1];
-      // An escaped punctuation character is itself; \d, \w, \b and the like are classes or assertions.
-      if (next !== undefined && /[^0-9A-Za-z]/.test(next)) literal = next;
-      i++;
-    } else if (c === '(' || c === '[') {
-      end();
-      // Skip the whole group or class: it may be optional, repeated or an alternative.
-      let depth = 0;
-      let inClass = false;
-      for (; i < source.length; i++) {
-        const d = source[i]!;
-        if (d === '\\') i++;
-        else if (inClass) {
-          if (d === ']' && ((inClass = false), depth === 0)) break;
-        } else if (d === '[') inClass = true;
-        else if (d === '(') depth++;
-        else if (d === ')' && --depth === 0) break;
-      }
-      continue;
-    } else if (c === '{') {
-      // A {n,m} quantifier: its digits are not text.
-      end();
-      while (i < source.length && source[i] !== '}') i++;
-      continue;
-    } else if (!'.^$*+?{}'.includes(c)) literal = c;
-    if (literal === undefined || literal.charCodeAt(0) > 0x7e) {
-      end();
-      continue;
-    }
-    const quantifier = source[i + 1];
-    if (quantifier === '?' || quantifier === '*' || quantifier === '{') {
-      end();
-      continue;
-    }
-    run += literal;
-    if (quantifier === '+') end();
-  }
-  end();
-  return best.length >= 3 ? best : undefined;
-}
 
 const escapeWildcards = (s: string): string => s.replace(/[\\*?]/g, '\\$&');
 

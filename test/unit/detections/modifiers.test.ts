@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requiredLiteral } from '../../../processors/detections/selection.ts';
+import { requiredLiteral } from '../../../processors/detections/regex-literal.ts';
 import { matches, refusal, ruleWith } from './rule-text.ts';
 
 describe('Sigma values and modifiers on hand-made events', () => {
