@@ -89,7 +89,7 @@ export function prepareBatch(records: _Record[], options: BatchOptions): Prepare
         const doc: BulkDocument = docs[i]!;
         (doc.body.event as Record<string, unknown>).ingested = ingested;
         doc.ndjson = bulkLines(doc);
-        doc.bytes = Buffer.byteLength(doc.ndjson);
+        doc.bytes = doc.ndjson.length;
         doc.origin = { record: origin, event };
         batch.bytes += doc.bytes;
         batch.documents.push(doc);

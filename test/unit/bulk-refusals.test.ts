@@ -117,8 +117,9 @@ describe('refusal breaker: a flood of one document error pauses like a systemic 
 /** A client whose _bulk answers each request with `answer(documents in it)`. */
 function stubClient(answer: (ids: string[]) => { status?: number; body: unknown }): Client {
   return {
-    bulk: async ({ body }: { body: string }) => {
+    bulk: async ({ body }: { body: Buffer }) => {
       const ids = body
+        .toString('utf8')
         .split('\n')
         .filter((_, i) => i % 2 === 0)
         .filter(Boolean)
