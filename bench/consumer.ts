@@ -1,22 +1,25 @@
-import { CreateStreamCommand, waitUntilStreamExists, type _Record } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, waitUntilStreamExists, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   bulkLines,
+  createDynamoDbClient,
   createKinesisClient,
+  listShards,
   createOpenSearchClient,
   createS3Client,
   prepareBatch,
   putRecordsWithRetry,
   type AwsEndpoints,
 } from '../consumers/index.ts';
+import { LeaseTable } from '../consumers/leases/lease-table.ts';
 import { installIndexTemplates } from '../infra/opensearch/index.ts';
 import { CloudWatchLogsSimulator, freePort, startLocalStack } from '../local/index.ts';
 import { chunkBySize } from '../processors/index.ts';
@@ -33,12 +36,45 @@ const CONCURRENCY = 4;
  * The consumer image's command line (Dockerfile ENTRYPOINT: node flags, the compiled bundle,
  * `consume`), so the benchmark measures the same process; BENCH_CONSUMER_NODE_FLAGS replaces the flags.
  */
-function imageCommand(): string[] {
+function imageCommand(): { flags: string[]; script: string[] } {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
   const script = entry.findIndex((arg, i) => i > 0 && !arg.startsWith('-'));
   const flags = process.env.BENCH_CONSUMER_NODE_FLAGS?.split(' ').filter(Boolean) ?? entry.slice(1, script);
-  return [...flags.filter((f) => f !== '--openssl-legacy-provider'), '--openssl-legacy-provider', ...entry.slice(script)];
+  return { flags: [...flags.filter((f) => f !== '--openssl-legacy-provider'), '--openssl-legacy-provider'], script: entry.slice(script) };
+}
+
+/**
+ * CPU µs per event of decode, parse, ECS and serialisation in a tight loop (prepareBatch in the
+ * worker's slices), in a process of its own with the worker's node flags (bench/consumer-floor.ts).
+ */
+async function floorRun(recordsFile: string, indexPrefix: string): Promise<number> {
+  const child = spawn(process.execPath, [...imageCommand().flags, '--import', 'tsx', join(ROOT, 'bench', 'consumer-floor.ts'), recordsFile, indexPrefix], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the floor process exited with ${code}`);
+  return (JSON.parse(out) as { cpuMicrosPerEvent: number }).cpuMicrosPerEvent;
+}
+
+/** The sequence number of each shard's last record: the checkpoint a worker writes once it has read everything. */
+async function lastSequenceNumbers(kinesis: KinesisClient, streamName: string): Promise<Map<string, string>> {
+  const last = new Map<string, string>();
+  for (const shard of await listShards(kinesis, streamName)) {
+    const shardId = shard.ShardId!;
+    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    while (iterator) {
+      const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      const records = res.Records ?? [];
+      if (records.length === 0) break;
+      last.set(shardId, records.at(-1)!.SequenceNumber!);
+      iterator = res.NextShardIterator;
+    }
+  }
+  return last;
 }
 
 function peakRssMiB(pid: number): number {
@@ -59,7 +95,7 @@ function rssMiB(pid: number): number {
 }
 
 /** The baseline: the same documents as prebuilt NDJSON, sent with plain _bulk calls, CONCURRENCY at a time. */
-async function plainBulk(client: Client, bodies: string[]): Promise<void> {
+async function plainBulk(client: Client, bodies: Buffer[]): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < bodies.length) {
@@ -86,17 +122,21 @@ async function consumerRun(
   bucket: string,
   prefix: string,
   events: number,
+  lastSequences: Map<string, string>,
 ): Promise<{ eventsPerSecond: number; peakRssMiB: number; idleRssMiB: number; cpuSeconds: number; seconds: number }> {
   const port = await freePort();
   const statusUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, imageCommand(), {
+  const leaseTable = `${prefix}-leases`;
+  const leases = new LeaseTable(createDynamoDbClient(endpoints), leaseTable);
+  const command = imageCommand();
+  const child = spawn(process.execPath, [...command.flags, ...command.script], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
       ...process.env,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       CENTRALOG_STREAM_NAME: streamName,
-      CENTRALOG_LEASE_TABLE: `${prefix}-leases`,
+      CENTRALOG_LEASE_TABLE: leaseTable,
       CENTRALOG_DEAD_LETTER_BUCKET: bucket,
       CENTRALOG_OPENSEARCH_URL: opensearchUrl,
       CENTRALOG_KINESIS_ENDPOINT: endpoints.kinesis,
@@ -104,7 +144,8 @@ async function consumerRun(
       CENTRALOG_S3_ENDPOINT: endpoints.s3,
       CENTRALOG_REGION: endpoints.region,
       CENTRALOG_INDEX_PREFIX: prefix,
-      CENTRALOG_INSTALL_TEMPLATES: 'false',
+      // The consumer installs the templates its own build ships, as at a first start.
+      CENTRALOG_INSTALL_TEMPLATES: 'true',
       CENTRALOG_STATUS_PORT: String(port),
       CENTRALOG_LOG_LEVEL: 'warn',
       CENTRALOG_MAX_IN_FLIGHT_BATCHES: String(CONCURRENCY),
@@ -121,13 +162,23 @@ async function consumerRun(
     const idle = rssMiB(child.pid!);
     const cpuAtStart = cpuSeconds(child.pid!);
     const started = performance.now();
-    while ((await metricValue(statusUrl, 'centralog_consumer_events_in_total')) < events) {
+    // Done when every shard's checkpoint is its last record. Watched in the lease table (dynalite
+    // runs in this process), not by scraping /metrics ten times a second, which would bill the
+    // worker for the benchmark's own polling.
+    const done = async () => {
+      for (const [shardId, sequenceNumber] of lastSequences) if ((await leases.get(shardId))?.checkpoint !== sequenceNumber) return false;
+      return true;
+    };
+    while (!(await done())) {
       if (child.exitCode !== null) throw new Error('the consumer exited');
-      await sleep(100);
+      await sleep(50);
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSeconds(child.pid!) - cpuAtStart;
     const peak = peakRssMiB(child.pid!);
-    return { eventsPerSecond: events / seconds, peakRssMiB: peak, idleRssMiB: idle, cpuSeconds: cpuSeconds(child.pid!) - cpuAtStart, seconds };
+    const eventsIn = await metricValue(statusUrl, 'centralog_consumer_events_in_total');
+    if (eventsIn !== events) throw new Error(`the consumer made ${eventsIn} documents of ${events} events`);
+    return { eventsPerSecond: events / seconds, peakRssMiB: peak, idleRssMiB: idle, cpuSeconds: cpu, seconds };
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -144,6 +195,8 @@ export async function benchConsumer(): Promise<BenchResult[]> {
   const events = Number(process.env.BENCH_CONSUMER_EVENTS ?? 60_000);
   const rounds = Number(process.env.BENCH_CONSUMER_ROUNDS ?? 3);
   const workDir = mkdtempSync(join(tmpdir(), 'centralog-bench-'));
+  // Names of this run's indices and streams: a shared OpenSearch may hold an earlier run's.
+  const runId = `bench-${Date.now().toString(36)}`;
   const status = (m: string) => process.stderr.write(`${m}\n`);
   status('building the consumer bundle the image runs...');
   await buildAll();
@@ -158,6 +211,8 @@ export async function benchConsumer(): Promise<BenchResult[]> {
     const records = simulator.buildRecords(events);
     const entries = records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data }));
     const asKinesis: _Record[] = records.map((r, i) => ({ Data: r.data, PartitionKey: r.partitionKey, SequenceNumber: String(i) }));
+    const recordsFile = join(workDir, 'records.json');
+    writeFileSync(recordsFile, JSON.stringify(records.map((r) => ({ data: r.data.toString('base64'), partitionKey: r.partitionKey }))));
 
     const consumer: number[] = [];
     const baseline: number[] = [];
@@ -167,30 +222,26 @@ export async function benchConsumer(): Promise<BenchResult[]> {
     let idle = 0;
     // Warm-up, not counted: OpenSearch's first bulk requests (JIT, index creation) run slow.
     {
-      await installIndexTemplates(opensearch, 'bench-warmup');
-      const docs = prepareBatch(asKinesis, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix: 'bench-warmup' }).documents;
-      await plainBulk(opensearch, [...chunkBySize(docs.map((d) => d.ndjson!), (x) => Buffer.byteLength(x), 5 * MiB)].map((c) => c.join('')));
+      await installIndexTemplates(opensearch, `${runId}-warmup`);
+      const docs = prepareBatch(asKinesis, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix: `${runId}-warmup` }).documents;
+      await plainBulk(opensearch, [...chunkBySize(docs.map((d) => d.ndjson!), (x) => x.length, 5 * MiB)].map((c) => Buffer.concat(c)));
     }
     for (let round = 0; round < rounds; round++) {
-      const basePrefix = `bench-base-${round}`;
+      const basePrefix = `${runId}-base-${round}`;
       await installIndexTemplates(opensearch, basePrefix);
-      // The floor: the same decode, parse, ECS and serialisation in a tight loop, on this process's CPU clock.
-      const cpu0 = process.cpuUsage();
+      floorPerEvent.push(await floorRun(recordsFile, basePrefix));
       const docs = prepareBatch(asKinesis, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix: basePrefix }).documents;
-      const cpu1 = process.cpuUsage(cpu0);
-      floorPerEvent.push((cpu1.user + cpu1.system) / docs.length);
-      const bodies = [...chunkBySize(docs.map((d) => d.ndjson ?? bulkLines(d)), (s) => Buffer.byteLength(s), 5 * MiB)].map((c) => c.join(''));
+      const bodies = [...chunkBySize(docs.map((d) => d.ndjson ?? bulkLines(d)), (b) => b.length, 5 * MiB)].map((c) => Buffer.concat(c));
       const t0 = performance.now();
       await plainBulk(opensearch, bodies);
       baseline.push(docs.length / ((performance.now() - t0) / 1000));
 
-      const prefix = `bench-consumer-${round}`;
+      const prefix = `${runId}-consumer-${round}`;
       const streamName = `${prefix}-stream`;
-      await installIndexTemplates(opensearch, prefix);
       await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: SHARDS }));
       await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30, minDelay: 1 }, { StreamName: streamName });
       await putRecordsWithRetry(kinesis, streamName, entries);
-      const run = await consumerRun(stack.endpoints, stack.opensearchUrl, streamName, bucket, prefix, events);
+      const run = await consumerRun(stack.endpoints, stack.opensearchUrl, streamName, bucket, prefix, events, await lastSequenceNumbers(kinesis, streamName));
       consumer.push(run.eventsPerSecond);
       cpuPerEvent.push((run.cpuSeconds * 1e6) / events);
       peak = Math.max(peak, run.peakRssMiB);
@@ -217,6 +268,13 @@ export async function benchConsumer(): Promise<BenchResult[]> {
       { name: 'consumer: peak RSS per worker', value: peak, unit: 'MiB', baseline: idle, ratio: Math.round((peak / idle) * 1000) / 1000 },
     ];
   } finally {
+    // An OpenSearch given by CENTRALOG_OPENSEARCH_URL outlives the run: leave nothing of it there.
+    if (!stack.opensearch) {
+      const client = createOpenSearchClient(stack.opensearchUrl);
+      await client.indices.delete({ index: `${runId}-*` }).catch(() => undefined);
+      await client.transport.request({ method: 'DELETE', path: `/_index_template/${runId}-*` }).catch(() => undefined);
+      await client.transport.request({ method: 'DELETE', path: `/_component_template/${runId}-*` }).catch(() => undefined);
+    }
     await stack.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
