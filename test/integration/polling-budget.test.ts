@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerOptionsSchema, createConsumer, createKinesisClient } from '../../consumers/index.ts';
+import { ShardReader } from '../../consumers/retrieval/shard-reader.ts';
 import { FirehoseHarness } from '../../local/firehose-harness.ts';
 import { startFanOutEndpoint } from '../../local/fanout-endpoint.ts';
 import { startThrottlingProxy } from '../../local/throttling-proxy.ts';
@@ -135,6 +136,33 @@ describe('polling budget: the consumer and Firehose share one shard within its r
     console.log(JSON.stringify(result));
     // 3 calls/s for the consumer + ~1 for Firehose stay under 5; a budget of 5 is throttled every second.
     expect(result.consumerThrottles + result.firehoseThrottles).toBe(0);
+  });
+
+  it('reads an idle shard less often, doubling the wait up to the idle maximum, and returns to the budget when data arrives', async () => {
+    const stream = uniqueName('budget-idle');
+    await createStream(stack.kinesis, stream, 1);
+    let calls = 0;
+    const reader = new ShardReader(stack.kinesis, stream, 'shardId-000000000000', { type: 'TRIM_HORIZON' }, {
+      maxCallsPerSecond: 3,
+      maxIdleIntervalMs: 1000,
+      idleBackoffMs: 0,
+      onCall: () => calls++,
+    });
+    const started = Date.now();
+    while (Date.now() - started < 5000) {
+      await reader.ready();
+      await reader.next();
+    }
+    // 334 ms, 668 ms, then 1 s apart: about 7 calls in 5 s where the full budget would make 15.
+    expect(calls).toBeLessThanOrEqual(8);
+    expect(reader.callIntervalMs).toBe(1000);
+    await stack.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: [{ Data: Buffer.from('x'), PartitionKey: 'p' }] }));
+    let got = 0;
+    while (got === 0) {
+      await reader.ready();
+      got = (await reader.next()).records.length;
+    }
+    expect(reader.callIntervalMs).toBe(334);
   });
 
   it('at half a shard\'s write capacity (500 KB/s) neither is throttled more than rarely nor falls behind', async () => {
