@@ -9,7 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Ingester, resolveOptions, S3IngestOptionsSchema, type S3IngestParts } from '../../consumers/index.ts';
 import { installIndexTemplates } from '../../infra/opensearch/index.ts';
-import { startElasticMq, type RunningElasticMq } from '../../local/index.ts';
+import { S3AccessLogSimulator, startElasticMq, type RunningElasticMq } from '../../local/index.ts';
 import { hashId } from '../../processors/index.ts';
 import { createBucket, startTestStack, uniqueName, waitFor } from '../helpers.ts';
 
@@ -209,6 +209,31 @@ describe('ingest-s3 on ElasticMQ, s3rver and OpenSearch', () => {
     // Nothing from it reached the index.
     expect(await count('elb')).toBe(7);
   }, 90_000);
+
+  it('keeps a message hidden while a large object is worked on: no second delivery, no duplicate', async () => {
+    // A queue whose messages reappear after 2 s unless their visibility is extended.
+    const slowQueue = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('large'), Attributes: { VisibilityTimeout: '2' } }))).QueueUrl!;
+    const large = createS3Ingester(
+      resolveOptions(S3IngestOptionsSchema, {
+        flags: { queueUrls: slowQueue, deadLetterBucket, opensearchUrl: stack.opensearchUrl, s3Endpoint: stack.endpoints.s3, sqsEndpoint: mq.endpoint, indexPrefix: prefix, waitTimeSeconds: '1', visibilityTimeoutSeconds: '2', batchBytes: '1048576' },
+      }),
+    );
+    const key = ALB_KEY.replace('2soosksgsasnd', 'large');
+    const entries = new S3AccessLogSimulator({ region: 'us-east-2' }).entries('123456789012', 60_000);
+    const size = await put(key, gzipSync(entries.join('\n') + '\n'));
+    large.ingester.start();
+    try {
+      await sqs.send(new SendMessageCommand({ QueueUrl: slowQueue, MessageBody: s3Notification(bucket, key, size) }));
+      await waitFor('the large object indexed', () => large.accounting.counters.messagesDeleted >= 1, 240_000);
+      const c = large.accounting.counters;
+      // Reading 60,000 entries takes longer than the 2 s timeout: without the extensions the message would have come back.
+      expect(c.visibilityExtensions).toBeGreaterThan(0);
+      expect(c.messagesIn).toBe(1);
+      expect(c).toMatchObject({ created: 60_000, duplicates: 0, deadLettered: 0 });
+    } finally {
+      await large.ingester.stop();
+    }
+  }, 300_000);
 
   it("a message that keeps failing (its bucket is gone) goes to the queue's DLQ after its max receives", async () => {
     await send(s3Notification(uniqueName('no-such-bucket'), ALB_KEY, 1));
