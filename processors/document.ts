@@ -125,15 +125,19 @@ export class IndexBudget {
 // One-shot hashing (Node 20.12+) costs a third of createHash().update().digest() per id.
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
 
+function sha256Id(data: string): string {
+  return oneShot ? oneShot('sha256', data, 'base64url') : createHash('sha256').update(data).digest('base64url');
+}
+
 /** A stable document id from its parts (sha-256, base64url): the same parts always give the same id. */
 export function hashId(parts: string[]): string {
-  const data = parts.join('|');
-  return oneShot ? oneShot('sha256', data, 'base64url') : createHash('sha256').update(data).digest('base64url');
+  return sha256Id(parts.join('|'));
 }
 
 /** Stable id of a log event: the same event always maps to the same document. */
 export function documentId(envelope: Pick<CwlEnvelope, 'owner' | 'logGroup' | 'logStream'>, eventId: string): string {
-  return hashId([envelope.owner, envelope.logGroup, envelope.logStream, eventId]);
+  // hashId's joining, without an array per event.
+  return sha256Id(`${envelope.owner}|${envelope.logGroup}|${envelope.logStream}|${eventId}`);
 }
 
 /** GuardDuty repeats a finding id with a new updatedAt; each update is its own document. */
@@ -141,10 +145,30 @@ export function guardDutyDocumentId(findingId: string, updatedAt: string): strin
   return hashId(['guardduty', findingId, updatedAt]);
 }
 
+/** `YYYY.MM.DD` by UTC day number: every event of a day names the same index, so it is spelt once. */
+const dayStamps = new Map<number, string>();
+
+function dayStamp(time: number): string {
+  const day = Math.floor(time / DAY_MS);
+  let stamp = dayStamps.get(day);
+  if (stamp === undefined) {
+    const { year, month, day: dd } = utcParts(new Date(day * DAY_MS));
+    stamp = `${year}.${month}.${dd}`;
+    // Bounded whatever the dates seen: a replay of years of archive refills it as it goes.
+    if (dayStamps.size >= 4096) dayStamps.clear();
+    dayStamps.set(day, stamp);
+  }
+  return stamp;
+}
+
 /** `<prefix>-aws.<source>-YYYY.MM.DD`, from the event's own time in UTC. */
 export function indexName(prefix: string, source: SourceType, eventTime: Date): string {
-  const { year, month, day } = utcParts(eventTime);
-  return `${prefix}-aws.${source}-${year}.${month}.${day}`;
+  const time = eventTime.getTime();
+  if (!Number.isFinite(time)) {
+    const { year, month, day } = utcParts(eventTime);
+    return `${prefix}-aws.${source}-${year}.${month}.${day}`;
+  }
+  return `${prefix}-aws.${source}-${dayStamp(time)}`;
 }
 
 /**
@@ -174,9 +198,10 @@ export function boundedIndex(opts: DocumentOptions, prefix: string, source: Sour
   if (!eventTimeInRange(time.getTime(), now, opts.indexWindow.maxAgeDays)) reason = 'event_time_out_of_range';
   else {
     const index = indexName(prefix, source, time);
-    const ingestDay = indexName(prefix, source, new Date(now));
+    // Same prefix and source: the names are equal exactly when the UTC days are.
+    const ingestDay = Math.floor(time.getTime() / DAY_MS) === Math.floor(now / DAY_MS);
     // The budget counts per hour of the clock, not of record times, which may jump between hours.
-    if (index === ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, opts.indexWindow.ingestTime ?? Date.now())) return index;
+    if (ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, opts.indexWindow.ingestTime ?? Date.now())) return index;
     reason = 'index_cap_reached';
   }
   const tags = Array.isArray(body.tags) ? (body.tags as string[]) : (body.tags = []);

@@ -72,6 +72,11 @@ describe('documentId', () => {
     expect(new Set([a, ...variants]).size).toBe(5);
   });
 
+  it('is sha-256 of owner|logGroup|logStream|event id in base64url, as ids already indexed were made', () => {
+    // Computed once from that definition (node -e with createHash), not by this code.
+    expect(documentId(envelope(), '37199717562907174288355125807040114704837640994633613312')).toBe('2mCYtkiE5bFOpUOgkY5AWquAD84TNRwwc2GPG13aNHY');
+  });
+
   it('does not collide when text moves between adjacent fields', () => {
     expect(documentId({ owner: '1', logGroup: '23', logStream: 's' }, 'e')).not.toBe(
       documentId({ owner: '12', logGroup: '3', logStream: 's' }, 'e'),
@@ -91,6 +96,14 @@ describe('indexName', () => {
 
   it('zero-pads month and day', () => {
     expect(indexName('p', 'cloudwatch_logs', new Date('2025-01-02T00:00:00Z'))).toBe('p-aws.cloudwatch_logs-2025.01.02');
+  });
+
+  it('puts the last and first millisecond of a day in their own days, before 1970 too', () => {
+    expect(indexName('p', 'vpcflow', new Date('2024-02-29T00:00:00.000Z'))).toBe('p-aws.vpcflow-2024.02.29');
+    expect(indexName('p', 'vpcflow', new Date('2024-02-28T23:59:59.999Z'))).toBe('p-aws.vpcflow-2024.02.28');
+    expect(indexName('p', 'vpcflow', new Date('2024-02-29T23:59:59.999Z'))).toBe('p-aws.vpcflow-2024.02.29');
+    expect(indexName('p', 'vpcflow', new Date('1969-12-31T23:59:59.999Z'))).toBe('p-aws.vpcflow-1969.12.31');
+    expect(indexName('p', 'vpcflow', new Date('1970-01-01T00:00:00.000Z'))).toBe('p-aws.vpcflow-1970.01.01');
   });
 });
 
