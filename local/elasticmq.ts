@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tailOf, trackChild } from './child-process.ts';
 import { checkOpenSearchPrerequisites, resolveClasspath } from './opensearch.ts';
 import { freePort } from './ports.ts';
 
@@ -49,19 +50,6 @@ export function elasticMqConfig(port: number, accountId: string, region: string)
   ].join('\n');
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 /** Starts ElasticMQ (SQS API) as a child JVM on 127.0.0.1 and waits until it answers. */
 export async function startElasticMq(options: ElasticMqOptions): Promise<RunningElasticMq> {
   checkOpenSearchPrerequisites();
@@ -81,26 +69,11 @@ export async function startElasticMq(options: ElasticMqOptions): Promise<Running
     stdio: ['pipe', logFd, logFd],
   });
   closeSync(logFd);
-  running.add(child);
-  let exited: number | null | undefined;
-  child.on('exit', (code) => {
-    exited = code;
-    running.delete(child);
-  });
-  const stop = async (): Promise<void> => {
-    if (exited !== undefined) return;
-    const done = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timedOut = await Promise.race([done.then(() => false), sleep(10_000, undefined, { ref: false }).then(() => true)]);
-    if (timedOut) {
-      child.kill('SIGKILL');
-      await done;
-    }
-  };
+  const { exited, stop } = trackChild(child, 10_000);
   const endpoint = `http://127.0.0.1:${port}`;
   const timeoutMs = options.startTimeoutMs ?? 120_000;
   while (Date.now() < started + timeoutMs) {
-    if (exited !== undefined) throw new ElasticMqStartError(`ElasticMQ exited with code ${exited} during start; see ${logFile}:\n${tail(logFile)}`);
+    if (exited() !== undefined) throw new ElasticMqStartError(`ElasticMQ exited with code ${exited()} during start; see ${logFile}:\n${tailOf(logFile)}`);
     try {
       // Any SQS answer (even an error document) means the API is up.
       const res = await fetch(`${endpoint}/?Action=ListQueues`);
@@ -112,5 +85,5 @@ export async function startElasticMq(options: ElasticMqOptions): Promise<Running
     await sleep(200);
   }
   await stop();
-  throw new ElasticMqStartError(`ElasticMQ did not answer within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`);
+  throw new ElasticMqStartError(`ElasticMQ did not answer within ${timeoutMs} ms; see ${logFile}:\n${tailOf(logFile)}`);
 }

@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tailOf, trackChild } from './child-process.ts';
 import { freePort } from './ports.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -101,14 +102,6 @@ export function resolveClasspath(cacheDir: string, path?: string, pom = POM): { 
   return { classpath: readFileSync(cacheFile, 'utf8').trim(), ms: Date.now() - started };
 }
 
-function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 // The launcher sets these on every node (loopback only, its own ports, single-node); a
 // file value would be overridden at best, so asking for one is a mistake worth naming.
 const LAUNCHER_OWNED = /^(network\.|(http|transport)\.(host|bind_host|publish_host|port)$|discovery\.|cluster\.(name|initial_)|node\.name$|path\.)/;
@@ -125,18 +118,6 @@ function writeNodeSettings(baseDir: string, settings: Record<string, string | nu
   const configDir = join(baseDir, 'node_1', 'config');
   mkdirSync(configDir, { recursive: true });
   writeFileSync(join(configDir, 'opensearch.yml'), `${lines.join('\n')}\n`);
-}
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Last resort against orphan JVMs: the node also exits by itself when our stdin pipe closes. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
 }
 
 /** Starts a real OpenSearch 2.19 node in one JVM on 127.0.0.1 and waits until it is yellow. */
@@ -161,29 +142,13 @@ export async function startOpenSearch(options: OpenSearchOptions): Promise<Runni
     { stdio: ['pipe', logFd, logFd], env },
   );
   closeSync(logFd);
-  running.add(child);
-  installExitHook();
-  let exited: number | null | undefined;
-  child.on('exit', (code) => {
-    exited = code;
-    running.delete(child);
-  });
-
-  const stop = async (): Promise<void> => {
-    if (exited !== undefined) return;
-    const done = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timedOut = await Promise.race([done.then(() => false), sleep(20_000, undefined, { ref: false }).then(() => true)]);
-    if (timedOut) {
-      child.kill('SIGKILL');
-      await done;
-    }
-  };
+  // The node also exits by itself when our stdin pipe closes, so no JVM is orphaned.
+  const { exited, stop } = trackChild(child, 20_000);
 
   const deadline = started + (options.startTimeoutMs ?? 180_000);
   while (Date.now() < deadline) {
-    if (exited !== undefined) {
-      throw new OpenSearchStartError(`OpenSearch exited with code ${exited} during start; see ${logFile}:\n${tail(logFile)}`);
+    if (exited() !== undefined) {
+      throw new OpenSearchStartError(`OpenSearch exited with code ${exited()} during start; see ${logFile}:\n${tailOf(logFile)}`);
     }
     try {
       const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`);
@@ -199,5 +164,5 @@ export async function startOpenSearch(options: OpenSearchOptions): Promise<Runni
     await sleep(250);
   }
   await stop();
-  throw new OpenSearchStartError(`OpenSearch was not healthy within ${options.startTimeoutMs ?? 180_000} ms; see ${logFile}:\n${tail(logFile)}`);
+  throw new OpenSearchStartError(`OpenSearch was not healthy within ${options.startTimeoutMs ?? 180_000} ms; see ${logFile}:\n${tailOf(logFile)}`);
 }
