@@ -180,6 +180,7 @@ export class FanOutReader implements RecordReader {
       } catch (err) {
         this.cancel();
         if (signal.aborted) throw err;
+        if ((err as Error).name === 'ResourceNotFoundException') this.opts.consumer.forget();
         if (!retryable(err)) throw err;
         const delay = backoffDelay(++failures, this.opts.retry ?? { baseMs: 1000, maxMs: 10_000 });
         const inUse = (err as Error).name === 'ResourceInUseException';

@@ -41,6 +41,11 @@ export class StreamConsumer {
     return this.resolving;
   }
 
+  /** The registration is gone (deregistered): the next ask registers or finds it again. */
+  forget(): void {
+    this.resolving = undefined;
+  }
+
   private async register(signal?: AbortSignal): Promise<string> {
     const { kinesis, streamName, name } = this.opts;
     const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }), { abortSignal: signal });

@@ -1,4 +1,4 @@
-import { PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { DeregisterStreamConsumerCommand, PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { connect } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +44,8 @@ async function put(stream: string, from: number, count: number, bytes = 10): Pro
 
 interface Opened {
   reader: FanOutReader;
+  retrieval: FanOutRetrieval;
+  client: KinesisClient;
   stop: AbortController;
   logs: Array<{ message: string; fields?: Record<string, unknown> }>;
 }
@@ -55,7 +57,7 @@ function open(ep: FanOutEndpoint, stream: string, opts: { shardId?: string; star
   const retrieval = new FanOutRetrieval({ kinesis: client, consumer, renewAfterMs: opts.renewAfterMs, maxBatchBytes: opts.maxBatchBytes, retry: { baseMs: 100, maxMs: 400 }, log: (_l, message, fields) => logs.push({ message, fields }) });
   const stop = new AbortController();
   const reader = retrieval.open(opts.shardId ?? SHARD, opts.start ?? { type: 'TRIM_HORIZON' }, { signal: stop.signal }) as FanOutReader;
-  return { reader, stop, logs };
+  return { reader, stop, logs, retrieval, client };
 }
 
 /** Reads until `count` records or the shard's end; the records' payloads as numbers. */
@@ -194,6 +196,24 @@ describe('enhanced fan-out against the local SubscribeToShard endpoint', () => {
     expect(got.values).toEqual(range(0, 25));
     const end = logs.find((l) => l.message === 'shard end reached by fan-out');
     expect(end?.fields?.childShards).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+  });
+
+  it('a deregistered consumer fails the reader; the next reader registers it again and goes on', async () => {
+    const stream = uniqueName('fo-deregistered');
+    await createStream(kinesis, stream, 1);
+    await put(stream, 0, 5);
+    const ep = await endpoint({ minResubscribeMs: 0 });
+    const { reader, stop, retrieval, client } = open(ep, stream);
+    await readUntil(reader, 5);
+    const consumerArn = ep.openSubscriptions()[0]!.consumerArn;
+    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: consumerArn }));
+    ep.dropConnections();
+    await expect(readUntil(reader, 1, 10_000)).rejects.toThrow(/not found/);
+    await put(stream, 5, 5);
+    const again = retrieval.open(SHARD, { type: 'TRIM_HORIZON' }, { signal: stop.signal }) as FanOutReader;
+    const got = await readUntil(again, 10);
+    stop.abort();
+    expect(got.values).toEqual(range(0, 10));
   });
 
   it('cancels the subscription when the lease is lost', async () => {
