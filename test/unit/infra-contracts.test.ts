@@ -7,6 +7,7 @@ import { cleanupOutdirs, resource, synth } from '../infra/fixture.ts';
 afterAll(cleanupOutdirs);
 
 // What the templates hand to the code must be what the code reads.
+const raw = (container: { Environment: Array<{ Name: string; Value: unknown }> }) => Object.fromEntries(container.Environment.map((e) => [e.Name, JSON.stringify(e.Value)]));
 describe('infra and code agree', () => {
   const { central } = synth();
 
@@ -14,14 +15,19 @@ describe('infra and code agree', () => {
     const td = resource(central, 'AWS::ECS::TaskDefinition', 'ConsumerTask').Properties;
     const consume = td.ContainerDefinitions.find((c: any) => c.Name === 'consume');
     // References resolve at deploy time: stand in plausible values.
-    const stand: Record<string, string> = { CENTRALOG_OPENSEARCH_URL: 'https://vpc-centralog-logs-abc.eu-west-1.es.amazonaws.com', CENTRALOG_DEAD_LETTER_BUCKET: 'centralog-dead-letters' };
+    const stand: Record<string, string> = {
+      CENTRALOG_OPENSEARCH_URL: 'https://vpc-centralog-logs-abc.eu-west-1.es.amazonaws.com',
+      CENTRALOG_DEAD_LETTER_BUCKET: 'centralog-dead-letters',
+      CENTRALOG_ALERTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111111111111:centralog-alerts',
+      CENTRALOG_STREAM_CONSUMER_ARN: 'arn:aws:kinesis:eu-west-1:111111111111:stream/centralog-logs/consumer/centralog-consumer:1700000000',
+    };
     const env = Object.fromEntries(consume.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, typeof e.Value === 'string' ? e.Value : (stand[e.Name] ?? 'centralog-resolved')]));
     const options = resolveOptions(ConsumerOptionsSchema, { env });
-    expect(options).toMatchObject({ opensearchAuth: 'sigv4', installTemplates: false, region: 'eu-west-1', statusPort: 9464, deadLetterPrefix: 'dead-letters/' });
-    const raw = Object.fromEntries(consume.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, JSON.stringify(e.Value)]));
-    expect(raw.CENTRALOG_STREAM_NAME).toMatch(/"Ref":"Stream[0-9A-F]+"/);
-    expect(raw.CENTRALOG_LEASE_TABLE).toMatch(/"Ref":"ConsumerLeases[0-9A-F]+"/);
-    expect(raw.CENTRALOG_DEAD_LETTER_BUCKET).toMatch(/"Ref":"BucketsDeadLetters[0-9A-F]+"/);
+    expect(options).toMatchObject({ opensearchAuth: 'sigv4', installTemplates: false, region: 'eu-west-1', statusPort: 9464, deadLetterPrefix: 'dead-letters/', detections: true });
+    expect(raw(consume).CENTRALOG_ALERTS_TOPIC_ARN).toMatch(/"Ref":"DetectionsAlerts[0-9A-F]+"/);
+    expect(raw(consume).CENTRALOG_STREAM_NAME).toMatch(/"Ref":"Stream[0-9A-F]+"/);
+    expect(raw(consume).CENTRALOG_LEASE_TABLE).toMatch(/"Ref":"ConsumerLeases[0-9A-F]+"/);
+    expect(raw(consume).CENTRALOG_DEAD_LETTER_BUCKET).toMatch(/"Ref":"BucketsDeadLetters[0-9A-F]+"/);
     expect(Object.keys(options.vpcFlowFormats ?? {})).toEqual(['/centralog/vpc-flow-logs']);
     const known = new Set(Object.keys(ConsumerOptionsSchema.shape).map((k) => `CENTRALOG_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`));
     expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
