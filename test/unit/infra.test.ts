@@ -42,7 +42,7 @@ describe('deployment config', () => {
   it('fills defaults from the required keys alone', () => {
     const c = parseDeployConfig({ centralAccountId: '111111111111', primaryRegion: 'us-east-2', access: { mode: 'accounts', accountIds: ['222222222222'] } });
     expect(c.regions).toEqual(['us-east-2']);
-    expect(c.stream).toEqual({ mode: 'provisioned', shardCount: 2, maxShards: 8, retentionHours: 168 });
+    expect(c.stream).toEqual({ mode: 'provisioned', shardCount: 2, retrieval: 'polling', maxShards: 8, retentionHours: 168 });
     expect(c.opensearch).toMatchObject({ placement: 'vpc', availabilityZoneCount: 2, retentionDays: 30 });
     expect(c.members.cloudTrail).toEqual({ mode: 'create' });
   });
