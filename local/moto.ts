@@ -1,11 +1,12 @@
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSnsClient } from '../consumers/alerts/index.ts';
 import { MissingPrerequisiteError } from './opensearch.ts';
+import { trackChild, tailOf } from './child-process.ts';
 import { freePort } from './ports.ts';
 
 /** moto's server did not come up; the message names its log file. */
@@ -56,17 +57,6 @@ export interface RunningMoto {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 /** Starts `moto_server` on 127.0.0.1 at a free port and waits until it answers. */
 export async function startMoto(options: MotoOptions): Promise<RunningMoto> {
   const bin = findMotoServer(options.venv, options.path);
@@ -82,31 +72,12 @@ export async function startMoto(options: MotoOptions): Promise<RunningMoto> {
   const env = { ...process.env, PATH: `${dirname(bin)}:${options.path ?? process.env.PATH ?? ''}` };
   const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', logFd, logFd], env });
   closeSync(logFd);
-  running.add(child);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of running) c.kill('SIGKILL');
-    });
-  }
-  let exited: number | null | undefined;
-  child.on('exit', (code) => {
-    exited = code;
-    running.delete(child);
-  });
-  const stop = async (): Promise<void> => {
-    if (exited !== undefined) return;
-    const done = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timedOut = await Promise.race([done.then(() => false), sleep(5000, undefined, { ref: false }).then(() => true)]);
-    if (timedOut) {
-      child.kill('SIGKILL');
-      await done;
-    }
-  };
+  // Never orphaned: stopped with a 5 s grace, killed when this process exits.
+  const tracked = trackChild(child, 5000);
+  const stop = tracked.stop;
   const timeout = options.startTimeoutMs ?? 60_000;
   while (Date.now() - started < timeout) {
-    if (exited !== undefined) throw new MotoStartError(`moto_server exited with code ${exited} during start; see ${logFile}:\n${tail(logFile)}`);
+    if (tracked.exited() !== undefined) throw new MotoStartError(`moto_server exited with code ${tracked.exited()} during start; see ${logFile}:\n${tailOf(logFile)}`);
     try {
       // Any answer means it listens; the status does not matter.
       const res = await fetch(`${endpoint}/moto-api/`);
@@ -118,7 +89,7 @@ export async function startMoto(options: MotoOptions): Promise<RunningMoto> {
     await sleep(100);
   }
   await stop();
-  throw new MotoStartError(`moto_server did not answer within ${timeout} ms; see ${logFile}:\n${tail(logFile)}`);
+  throw new MotoStartError(`moto_server did not answer within ${timeout} ms; see ${logFile}:\n${tailOf(logFile)}`);
 }
 
 /** The topic the local stack creates for alerts. */
