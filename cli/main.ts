@@ -6,6 +6,7 @@ import { consumeCommand } from './commands/consume.ts';
 import { demoCommand } from './commands/demo.ts';
 import { detectCommand } from './commands/detect.ts';
 import { ingestS3Command } from './commands/ingest-s3.ts';
+import { backfillCommand } from './commands/backfill.ts';
 import { destinationCommand } from './commands/destination.ts';
 import { onboardCommand } from './commands/onboard.ts';
 import { parseCommand } from './commands/parse.ts';
@@ -19,7 +20,7 @@ import { tailCommand } from './commands/tail.ts';
 import { InterruptedError } from './signals.ts';
 
 /** Every command, in the order `--help` lists them; each lives in cli/commands/. */
-const COMMANDS = [demoCommand, consumeCommand, ingestS3Command, parseCommand, detectCommand, rulesCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
+const COMMANDS = [demoCommand, consumeCommand, ingestS3Command, backfillCommand, parseCommand, detectCommand, rulesCommand, statusCommand, tailCommand, replayCommand, reconcileCommand, redriveCommand, bootstrapCommand, pruneCommand, onboardCommand, destinationCommand];
 
 export function buildProgram(): Command {
   const program = new Command()

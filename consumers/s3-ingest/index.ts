@@ -23,7 +23,7 @@ export { emptyS3IngestCounters, S3IngestAccounting, type MessageOutcome, type S3
 export { AssumeRoleError, assumedRoleCredentials } from './assume-role.ts';
 export { S3Ingester, type S3IngesterOptions } from './ingester.ts';
 export { decodeS3Key, parseNotification, type Notification, type ObjectCreated } from './notifications.ts';
-export { ObjectIngest, type ObjectOutcome } from './object-ingest.ts';
+export { ObjectIngest, type ExportOrigin, type ObjectOutcome } from './object-ingest.ts';
 export { S3IngestOptionsSchema, type S3IngestOptions } from './options.ts';
 
 export interface S3IngestParts {

@@ -3,6 +3,11 @@ import {
   cloudTrailDocument,
   cloudTrailRecords,
   detectObjectFormat,
+  ExportEventReader,
+  isVpcFlowHeader,
+  parseVpcFlowFormat,
+  toDocument,
+  type CwlEnvelope,
   formatFromKey,
   lineDocument,
   ObjectFormatError,
@@ -20,7 +25,7 @@ import { decompressed, textLines, UnreadableObjectError } from './object-lines.t
 
 /** What became of one object: each of its events is created, a duplicate, or dead-lettered. */
 export interface ObjectOutcome {
-  format: ObjectFormat | SkippedObject;
+  format: ObjectFormat | SkippedObject | 'cloudwatch_logs_export';
   /** Events made into documents. */
   events: number;
   created: number;
@@ -37,6 +42,13 @@ export interface ObjectIngestOptions {
   documents: DocumentOptions;
   /** NDJSON bytes per _bulk request. */
   batchBytes: number;
+}
+
+/** The log group and stream an export task's object holds the events of, and their account. */
+export interface ExportOrigin {
+  owner: string;
+  logGroup: string;
+  logStream: string;
 }
 
 interface PendingDoc {
@@ -60,9 +72,86 @@ export class ObjectIngest {
 
   async ingest(object: ObjectCreated, signal?: AbortSignal): Promise<ObjectOutcome> {
     const byKey = formatFromKey(object.key);
-    const outcome: ObjectOutcome = { format: byKey ?? 'unknown_key', events: 0, created: 0, duplicates: 0, deadLettered: 0, createdBySource: {} };
+    const outcome = emptyOutcome(byKey ?? 'unknown_key');
     if (byKey === 'cloudtrail_digest' || byKey === 'parquet') return outcome;
-    const position = (firstLine: number): ObjectPosition => ({ bucket: object.bucket, key: object.key, firstLine, storedAt: new Date(object.eventTime).toISOString() });
+    const { add, flush } = this.batcher(object, outcome, signal);
+
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
+      const lines = textLines(await decompressed(res.Body as AsyncIterable<Uint8Array>));
+      // The first lines, enough to tell a pretty-printed CloudTrail file (`{` alone on line 1) by its content.
+      const head: string[] = [];
+      for (let chars = 0; head.length < 8 && chars < 512; ) {
+        const next = await lines.next();
+        if (next.done) break;
+        head.push(next.value);
+        chars += next.value.length;
+      }
+      const format = byKey ?? detectObjectFormat(object.key, head.join('\n'));
+      outcome.format = format;
+      if (format === 'unknown_key' || format === 'cloudtrail_digest' || format === 'parquet') {
+        await lines.return(undefined);
+        return outcome;
+      }
+      const reader = objectReader({ bucket: object.bucket, key: object.key, recordTime: object.eventTime }, format);
+      if (format === 'cloudtrail') {
+        for await (const l of lines) head.push(l);
+        const records = cloudTrailRecords(head.join('\n'));
+        for (let i = 0; i < records.length; i++) await add(cloudTrailDocument(reader, records[i], i, this.options.documents), i + 1);
+      } else {
+        let n = 0;
+        for (const l of head) await add(lineDocument(reader, l, ++n, this.options.documents), n);
+        for await (const l of lines) await add(lineDocument(reader, l, ++n, this.options.documents), n);
+      }
+      await flush();
+    } catch (err) {
+      await this.unreadable(object, outcome, flush, err);
+    }
+    return outcome;
+  }
+
+  /**
+   * Reads one object a CloudWatch Logs export task wrote (`<ISO time> <message>` lines) as the
+   * events of `origin`'s log group and stream: the same documents the subscription path makes
+   * (source by the log group map, ECS fields), under ids made from each event's time and message.
+   * Give documents options with `indexWindow.fromRecordTime` so the window is around each event's own time.
+   */
+  async ingestExport(object: ObjectCreated, origin: ExportOrigin, signal?: AbortSignal): Promise<ObjectOutcome> {
+    const outcome = emptyOutcome('cloudwatch_logs_export');
+    const { add, flush } = this.batcher(object, outcome, signal);
+    const envelope: CwlEnvelope = { messageType: 'DATA_MESSAGE', owner: origin.owner, logGroup: origin.logGroup, logStream: origin.logStream, subscriptionFilters: [], logEvents: [] };
+    const options = this.options.documents;
+    let vpcFlowFormat = options.vpcFlowFormats?.[origin.logGroup];
+    const reader = new ExportEventReader();
+    const emit = async (event: ReturnType<ExportEventReader['flush']>): Promise<void> => {
+      if (!event) return;
+      if (isVpcFlowHeader(event.message)) {
+        try {
+          vpcFlowFormat = parseVpcFlowFormat(event.message);
+        } catch {
+          // not a usable header after all: indexed as a generic document below
+        }
+      }
+      const { line, ...cwlEvent } = event;
+      await add(toDocument(envelope, cwlEvent, options, vpcFlowFormat), line);
+    };
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
+      let n = 0;
+      for await (const l of textLines(await decompressed(res.Body as AsyncIterable<Uint8Array>))) await emit(reader.push(l, ++n));
+      await emit(reader.flush());
+      // Text before the first timed line is no export line; it is still indexed, under its line's id.
+      for (const o of reader.orphans) await add(toDocument(envelope, { id: `export-line:${object.key}:${o.line}`, timestamp: object.eventTime, message: o.text }, options), o.line);
+      await flush();
+    } catch (err) {
+      await this.unreadable(object, outcome, flush, err);
+    }
+    return outcome;
+  }
+
+  /** Documents go to OpenSearch in batches of batchBytes; what it refuses, to dead letters. */
+  private batcher(object: ObjectCreated, outcome: ObjectOutcome, signal?: AbortSignal) {
+    const position = (firstLine: number): ObjectPosition => objectPosition(object, firstLine);
     let pending: PendingDoc[] = [];
     let bytes = 0;
     const ingested = new Date().toISOString();
@@ -96,46 +185,27 @@ export class ObjectIngest {
       bytes += b.bytes;
       if (bytes >= this.options.batchBytes) await flush();
     };
-
-    try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
-      const lines = textLines(await decompressed(res.Body as AsyncIterable<Uint8Array>));
-      // The first lines, enough to tell a pretty-printed CloudTrail file (`{` alone on line 1) by its content.
-      const head: string[] = [];
-      for (let chars = 0; head.length < 8 && chars < 512; ) {
-        const next = await lines.next();
-        if (next.done) break;
-        head.push(next.value);
-        chars += next.value.length;
-      }
-      const format = byKey ?? detectObjectFormat(object.key, head.join('\n'));
-      outcome.format = format;
-      if (format === 'unknown_key' || format === 'cloudtrail_digest' || format === 'parquet') {
-        await lines.return(undefined);
-        return outcome;
-      }
-      const reader = objectReader({ bucket: object.bucket, key: object.key, recordTime: object.eventTime }, format);
-      if (format === 'cloudtrail') {
-        for await (const l of lines) head.push(l);
-        const records = cloudTrailRecords(head.join('\n'));
-        for (let i = 0; i < records.length; i++) await add(cloudTrailDocument(reader, records[i], i, this.options.documents), i + 1);
-      } else {
-        let n = 0;
-        for (const l of head) await add(lineDocument(reader, l, ++n, this.options.documents), n);
-        for await (const l of lines) await add(lineDocument(reader, l, ++n, this.options.documents), n);
-      }
-      await flush();
-    } catch (err) {
-      const reason = unreadableReason(err);
-      if (reason === undefined) throw err;
-      // What was indexed before the failure stays (its ids make a re-read harmless); the rest is named.
-      await flush();
-      await this.deadLetters.write([unreadableObject(position(0), reason)]);
-      outcome.deadLettered++;
-      outcome.unreadable = reason;
-    }
-    return outcome;
+    return { add, flush };
   }
+
+  /** Dead-letters an object that can never be read (rethrows what a later attempt may get past). */
+  private async unreadable(object: ObjectCreated, outcome: ObjectOutcome, flush: () => Promise<void>, err: unknown): Promise<void> {
+    const reason = unreadableReason(err);
+    if (reason === undefined) throw err;
+    // What was indexed before the failure stays (its ids make a re-read harmless); the rest is named.
+    await flush();
+    await this.deadLetters.write([unreadableObject(objectPosition(object, 0), reason)]);
+    outcome.deadLettered++;
+    outcome.unreadable = reason;
+  }
+}
+
+function objectPosition(object: ObjectCreated, firstLine: number): ObjectPosition {
+  return { bucket: object.bucket, key: object.key, firstLine, storedAt: new Date(object.eventTime).toISOString() };
+}
+
+function emptyOutcome(format: ObjectOutcome['format']): ObjectOutcome {
+  return { format, events: 0, created: 0, duplicates: 0, deadLettered: 0, createdBySource: {} };
 }
 
 /** Why an object can never be read, or undefined for a failure a later attempt may get past. */
