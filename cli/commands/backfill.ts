@@ -68,11 +68,12 @@ export function backfillCommand(): Command {
     connection: BackfillConnection,
     schema: BackfillOptionsSchema,
     notes:
-      'Overlap with the live stream: an export drops CloudWatch Logs\' event ids, so exported events get ids from their log group,\n' +
+      'Overlap with the live stream: an export drops CloudWatch Logs\' event ids, so exported events get ids from their owner, log group,\n' +
       'stream, time, message and rank among identical events. A second backfill of the same range finds them already present, but they\n' +
-      'never match the ids the subscription gave the same events (except GuardDuty findings of a mapped group, keyed by finding id and\n' +
-      'updatedAt either way). Events in both the export range and the live stream are indexed twice: end --to when the subscription\n' +
-      'started (or accept duplicates for the overlap). Events older than --max-event-age-days before their own time keep their day.',
+      'never match the ids the subscription gave the same events, CloudTrail included (only GuardDuty findings of a mapped group match,\n' +
+      'keyed by finding id and updatedAt on every path). Events both in the range and in the live stream are indexed twice: end --to\n' +
+      'when the subscription was created, or accept duplicates for the overlap. Index days are the events\' own, as for replay.\n' +
+      'The bucket must be in the log groups\' region and let logs.amazonaws.com call s3:GetBucketAcl and s3:PutObject.',
     examples: [
       'centralog backfill --log-group aws-cloudtrail-logs-111122223333 --from 2026-02-01 --to 2026-05-01T10:00Z --bucket my-exports --opensearch-url https://search-logs.eu-west-1.es.amazonaws.com --dead-letter-bucket my-dead-letters',
       'centralog backfill --log-group-prefix /vpc/flow --from 30d --to 2026-05-01T10:00Z --bucket my-exports --json   # with CENTRALOG_* set',

@@ -7,9 +7,6 @@
 import { hashId } from '../document.ts';
 import type { CwlLogEvent } from '../cwl-codec.ts';
 
-/** The object CloudWatch Logs writes at the prefix to check it may write to the bucket: no events. */
-export const EXPORT_WRITE_TEST = 'aws-logs-write-test';
-
 /** Where an exported object comes from, read from its key under `<prefix>/<task id>/`. */
 export interface ExportObjectKey {
   taskId: string;
@@ -18,7 +15,8 @@ export interface ExportObjectKey {
 
 /**
  * The log stream of an object of export task `taskId` (stream names may hold `/`: the stream is
- * everything between the task folder and the part file), or undefined for keys that are not parts.
+ * everything between the task folder and the part file), or undefined for keys that are not parts
+ * (such as the `aws-logs-write-test` object the service leaves at the prefix).
  */
 export function exportObjectKey(key: string, taskPrefix: string, taskId: string): ExportObjectKey | undefined {
   const folder = `${taskPrefix.replace(/\/+$/, '')}/${taskId}/`.replace(/^\//, '');

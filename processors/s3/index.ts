@@ -9,4 +9,4 @@ export {
   type ObjectReader,
   type S3ObjectRef,
 } from './object-documents.ts';
-export { ExportEventReader, EXPORT_WRITE_TEST, exportEventId, exportObjectKey, parseExportLine, type ExportObjectKey } from './cwl-export.ts';
+export { ExportEventReader, exportEventId, exportObjectKey, parseExportLine, type ExportObjectKey } from './cwl-export.ts';

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backfillObjectIngest, BackfillStateFile, runBackfill, type BackfillDeps, type BackfillPlan, type BackfillState } from '../../cli/ops/backfill.ts';
 import { DocumentRulesSchema } from '../../consumers/index.ts';
 import { installIndexTemplates } from '../../infra/opensearch/index.ts';
+import { documentId, exportEventId, guardDutyDocumentId, hashId } from '../../processors/index.ts';
 import { createBucket, startTestStack, uniqueName } from '../helpers.ts';
 
 // Real CloudTrail events (AWS documentation), as a CloudTrail log group holds them.
@@ -177,6 +178,24 @@ describe('backfill: export tasks (mocked control plane) into s3rver and OpenSear
     expect(outcome).toMatchObject({ events: 2, created: 2, createdBySource: { cloudwatch_logs: 2 } });
     const hits = (await search('cloudwatch_logs')).filter((h) => h._source.aws.cloudwatch.log_group === 'app-logs-anyone-can-write');
     expect(hits.map((h) => h._source.tags)).toEqual([['looks_like_cloudtrail'], ['looks_like_cloudtrail']]);
+  }, 60_000);
+
+  it('exported findings of a mapped GuardDuty group keep the finding-keyed id every path gives them; other events do not get a live id', async () => {
+    const finding = JSON.stringify(JSON.parse(readFileSync(new URL('../fixtures/guardduty/iam-duty-event.json', import.meta.url), 'utf8')));
+    const key = `${uniqueName('exports')}/9d00d1e5-task/guardduty-stream/000000.gz`;
+    await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: gzipSync(`2017-12-08T15:33:02.000Z ${finding}\n`) }));
+    const gdRules = DocumentRulesSchema.parse({ logGroupSources: JSON.stringify({ '/aws/events/guardduty': 'guardduty' }) });
+    const objects = backfillObjectIngest(stack.s3, stack.opensearch, { rules: gdRules, indexPrefix: prefix, batchBytes: 1024 * 1024, deadLetterBucket, deadLetterPrefix: 'dead-letters/' });
+    const outcome = await objects.ingestExport({ bucket, key, eventTime: Date.now() }, { owner: '101010101111', logGroup: '/aws/events/guardduty', logStream: 'guardduty-stream' });
+    expect(outcome.createdBySource).toEqual({ guardduty: 1 });
+    const hits = await search('guardduty');
+    expect(hits.map((h) => h._id)).toEqual([guardDutyDocumentId('36b01b60fc22bb4edb19d62d9899e953', '2017-12-08T15:32:49.862Z')]);
+    // A CloudTrail line is keyed by owner, group, stream and its export id: not by eventID, not by a CloudWatch Logs event id.
+    const trail = (await search('cloudtrail')).find((h) => h._source.event?.id === '3fcfb182-98f8-4744-bd45-10a395ab61cb')!;
+    const line = trailLines()[0]!;
+    const at = line.indexOf(' ');
+    expect(trail._id).toBe(documentId({ owner: OWNER, logGroup: TRAIL_GROUP, logStream: `${OWNER}_CloudTrail_us-east-1` }, exportEventId(Date.parse(line.slice(0, at)), line.slice(at + 1), 0)));
+    expect(trail._id).not.toBe(hashId(['cloudtrail', '3fcfb182-98f8-4744-bd45-10a395ab61cb']));
   }, 60_000);
 
   it('a FAILED export task fails its log group only, with the service\'s reason', async () => {
