@@ -7,7 +7,7 @@ import { parseDuration, parseTime } from '../../cli/ops/options.ts';
 import { runCli } from '../e2e/cli-fixture.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const OPERATOR_COMMANDS = ['status', 'tail', 'replay', 'reconcile', 'redrive', 'bootstrap', 'prune', 'onboard', 'destination'];
+const OPERATOR_COMMANDS = ['status', 'tail', 'replay', 'reconcile', 'redrive', 'bootstrap', 'prune', 'onboard', 'destination', 'backfill'];
 
 describe('operator command options', () => {
   it('reads times as ISO, dates, now, or a duration ago, all in UTC', () => {
