@@ -12,13 +12,22 @@ import { fmt } from './replay.ts';
 
 const { int } = optionFields;
 const MiB = 1024 * 1024;
+/** A time option that keeps its text: a re-run of `--from 30d` must find the state of the first run. */
+const timeAsGiven = (required: string) => z.string({ error: required }).pipe(z.string().transform((text, ctx) => {
+  const date = time().safeParse(text);
+  if (!date.success) {
+    ctx.addIssue({ code: 'custom', message: date.error.issues[0]!.message });
+    return z.NEVER;
+  }
+  return { text, date: date.data };
+}));
 const logGroupName = z.string().regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'expected log group names (letters, digits and . - _ / #)');
 
 const BackfillOwnSchema = z.object({
   logGroup: list(logGroupName).meta({ description: 'log groups to backfill, comma-separated (or --log-group-prefix)', arg: 'names' }),
   logGroupPrefix: logGroupName.optional().meta({ description: 'backfill every log group whose name starts with this (DescribeLogGroups)', arg: 'prefix' }),
-  from: time('required: the start of the range, e.g. --from 2026-04-01').meta({ description: 'start of the range (required): ISO time, date, or a duration ago (30d)', arg: 'time' }),
-  to: time('required: the end of the range; choose the time the subscription started, e.g. --to 2026-05-01T10:00Z').meta({
+  from: timeAsGiven('required: the start of the range, e.g. --from 2026-04-01').meta({ description: 'start of the range (required): ISO time, date, or a duration ago (30d)', arg: 'time' }),
+  to: timeAsGiven('required: the end of the range; choose the time the subscription started, e.g. --to 2026-05-01T10:00Z').meta({
     description: 'end of the range (required): best the time the log group\'s subscription started (see below)',
     arg: 'time',
   }),
@@ -43,7 +52,7 @@ const BackfillConnection = connectionSchema(['s3Endpoint', 'opensearchUrl', 'ope
   .extend(DocumentRulesSchema.shape);
 const BackfillOptionsSchema = BackfillOwnSchema.extend(BackfillConnection.shape)
   .refine((o) => (o.logGroup?.length ? 1 : 0) + (o.logGroupPrefix ? 1 : 0) === 1, { message: 'expected either --log-group or --log-group-prefix (one of them)', path: ['logGroup'] })
-  .refine((o) => o.from < o.to, { message: 'expected --from before --to', path: ['from'] });
+  .refine((o) => o.from.date < o.to.date, { message: 'expected --from before --to', path: ['from'] });
 
 function printSummary(io: CommandIO, s: BackfillSummary): void {
   io.out('');
@@ -73,7 +82,8 @@ export function backfillCommand(): Command {
       'never match the ids the subscription gave the same events, CloudTrail included (only GuardDuty findings of a mapped group match,\n' +
       'keyed by finding id and updatedAt on every path). Events both in the range and in the live stream are indexed twice: end --to\n' +
       'when the subscription was created, or accept duplicates for the overlap. Index days are the events\' own, as for replay.\n' +
-      'The bucket must be in the log groups\' region and let logs.amazonaws.com call s3:GetBucketAcl and s3:PutObject.',
+      'The bucket must be in the log groups\' region and let logs.amazonaws.com call s3:GetBucketAcl and s3:PutObject.\n' +
+      'A relative range (--from 30d) is resolved on the first run and kept in the state file: a re-run continues the same range.',
     examples: [
       'centralog backfill --log-group aws-cloudtrail-logs-111122223333 --from 2026-02-01 --to 2026-05-01T10:00Z --bucket my-exports --opensearch-url https://search-logs.eu-west-1.es.amazonaws.com --dead-letter-bucket my-dead-letters',
       'centralog backfill --log-group-prefix /vpc/flow --from 30d --to 2026-05-01T10:00Z --bucket my-exports --json   # with CENTRALOG_* set',
@@ -81,11 +91,12 @@ export function backfillCommand(): Command {
     run: async (o, io, signal) => {
       const clients = operatorClients(o);
       const s3 = clients.s3();
-      const plan = { logGroups: o.logGroup, logGroupPrefix: o.logGroupPrefix, from: o.from, to: o.to, bucket: o.bucket, prefix: o.prefix };
+      const plan = { logGroups: o.logGroup, logGroupPrefix: o.logGroupPrefix, from: o.from.date, to: o.to.date, fromText: o.from.text, toText: o.to.text, bucket: o.bucket, prefix: o.prefix };
       const state = new BackfillStateFile(o.stateFile ?? defaultStateFile(plan));
       const objects = backfillObjectIngest(s3, clients.opensearch(), { rules: o, indexPrefix: o.indexPrefix, batchBytes: o.batchBytes, deadLetterBucket: o.deadLetterBucket, deadLetterPrefix: o.deadLetterPrefix });
       const progress = new Map<string, Progress>();
-      io.err(`backfill: ${o.from.toISOString()} .. ${o.to.toISOString()} via s3://${o.bucket}/${o.prefix}/ into ${o.opensearchUrl} (${o.indexPrefix}-*); state in ${state.path}`);
+      io.err(`backfill: ${o.from.text} .. ${o.to.text} via s3://${o.bucket}/${o.prefix}/ into ${o.opensearchUrl} (${o.indexPrefix}-*); state in ${state.path}`);
+      const resumeHint = () => io.err(`backfill: progress is recorded in ${state.path}; run the same command again to continue`);
       const summary = await runBackfill(
         {
           logs: cloudWatchLogsClients(cloudWatchLogsEndpoint(o))(o.region),
@@ -108,7 +119,11 @@ export function backfillCommand(): Command {
           },
           onObject: (group, _key, c) => progress.get(group)?.advance(1, `${fmt(c.events)} events, ${fmt(c.created)} created`),
         },
-      );
+      ).catch((err: unknown) => {
+        resumeHint();
+        // An interrupted wait rejects with the abort; the reason says it was Ctrl-C or SIGTERM.
+        throw signal.aborted ? signal.reason : err;
+      });
       for (const p of progress.values()) p.finish();
       if (o.json) io.out(JSON.stringify(summary));
       else printSummary(io, summary);

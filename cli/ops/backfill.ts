@@ -38,6 +38,9 @@ export interface BackfillPlan {
   logGroupPrefix?: string;
   from: Date;
   to: Date;
+  /** --from and --to as given: `30d` names the same backfill on every run, resolved once (see BackfillState.range). */
+  fromText?: string;
+  toText?: string;
   bucket: string;
   /** Key prefix of the export objects, without its trailing `/`. */
   prefix: string;
@@ -63,13 +66,22 @@ export interface GroupState {
 export interface BackfillState {
   version: 1;
   plan: { logGroups?: string[]; logGroupPrefix?: string; from: string; to: string; bucket: string; prefix: string };
+  /** The range as first resolved: a re-run of `--from 30d` continues the same range, not one shifted by the time since. */
+  range: { from: string; to: string };
   /** The groups a prefix named when first resolved, so a re-run works through the same list. */
   groups?: Record<string, GroupState>;
 }
 
 /** The plan as the state file records it; its hash names the default state file. */
 function planRecord(plan: BackfillPlan): BackfillState['plan'] {
-  return { logGroups: plan.logGroups, logGroupPrefix: plan.logGroupPrefix, from: plan.from.toISOString(), to: plan.to.toISOString(), bucket: plan.bucket, prefix: plan.prefix };
+  return {
+    logGroups: plan.logGroups,
+    logGroupPrefix: plan.logGroupPrefix,
+    from: plan.fromText ?? plan.from.toISOString(),
+    to: plan.toText ?? plan.to.toISOString(),
+    bucket: plan.bucket,
+    prefix: plan.prefix,
+  };
 }
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
@@ -85,7 +97,7 @@ export class BackfillStateFile {
 
   load(plan: BackfillPlan): BackfillState {
     const record = planRecord(plan);
-    if (!existsSync(this.path)) return { version: 1, plan: record };
+    if (!existsSync(this.path)) return { version: 1, plan: record, range: { from: plan.from.toISOString(), to: plan.to.toISOString() } };
     let state: BackfillState;
     try {
       state = JSON.parse(readFileSync(this.path, 'utf8')) as BackfillState;
@@ -146,6 +158,8 @@ const TERMINAL_FAILURES = new Set(['FAILED', 'CANCELLED']);
 export async function runBackfill(deps: BackfillDeps, run: BackfillRun): Promise<BackfillSummary> {
   const wait = deps.wait ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
   const state = run.state.load(run.plan);
+  const plan: BackfillPlan = { ...run.plan, from: new Date(state.range.from), to: new Date(state.range.to) };
+  run = { ...run, plan };
   if (!state.groups) {
     const names = run.plan.logGroups ?? (await logGroupsWithPrefix(deps.logs, run.plan.logGroupPrefix!, run.signal));
     if (names.length === 0) throw new ConfigError(`--log-group-prefix ${run.plan.logGroupPrefix}: no log group has this prefix in this account and region`);

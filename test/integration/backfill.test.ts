@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backfillObjectIngest, BackfillStateFile, runBackfill, type BackfillDeps, type BackfillPlan, type BackfillState } from '../../cli/ops/backfill.ts';
+import { backfillObjectIngest, BackfillStateFile, defaultStateFile, runBackfill, type BackfillDeps, type BackfillPlan, type BackfillState } from '../../cli/ops/backfill.ts';
 import { DocumentRulesSchema } from '../../consumers/index.ts';
 import { installIndexTemplates } from '../../infra/opensearch/index.ts';
 import { documentId, exportEventId, guardDutyDocumentId, hashId } from '../../processors/index.ts';
@@ -240,6 +240,22 @@ describe('backfill: export tasks (mocked control plane) into s3rver and OpenSear
     expect(created).toHaveLength(1);
     expect(cwl.commandCalls(DescribeExportTasksCommand).filter((c) => c.args[0].input.taskId === left.groups![APP_GROUP]!.taskId).length).toBeGreaterThan(1);
     expect(summary.logGroups[0]).toMatchObject({ status: 'done', taskId: left.groups![APP_GROUP]!.taskId, objects: 1 });
+  }, 60_000);
+
+  it('a relative --from names the same backfill on a re-run, which keeps the range first resolved', async () => {
+    exportService();
+    const first = plan({ fromText: '4y', from: new Date('2022-05-01T10:00:00Z'), toText: 'now', to: new Date('2026-05-01T10:00:00Z') });
+    const later = { ...first, from: new Date('2022-05-01T11:30:00Z'), to: new Date('2026-05-01T11:30:00Z') };
+    expect(defaultStateFile(later)).toBe(defaultStateFile(first));
+    // Killed while the first group's objects are read: the second group's task is created by the re-run.
+    await expect(runBackfill(deps((key) => key.includes('_CloudTrail_')), run(first, 'relative.json'))).rejects.toThrow('killed');
+    const summary = await runBackfill(deps(), run(later, 'relative.json'));
+    expect(summary.logGroups.map((g) => g.status)).toEqual(['done', 'done']);
+    const range = [Date.parse('2022-05-01T10:00:00Z'), Date.parse('2026-05-01T10:00:00Z')];
+    expect(created.map((c) => [c.logGroupName, c.from, c.to])).toEqual([
+      [TRAIL_GROUP, ...range],
+      [APP_GROUP, ...range],
+    ]);
   }, 60_000);
 
   it('adopts a task created just before a kill, before its id was recorded', async () => {
