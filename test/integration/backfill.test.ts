@@ -6,12 +6,12 @@ import {
   LimitExceededException,
   type CreateExportTaskCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backfillObjectIngest, BackfillStateFile, defaultStateFile, runBackfill, type BackfillDeps, type BackfillPlan, type BackfillState } from '../../cli/ops/backfill.ts';
 import { DocumentRulesSchema } from '../../consumers/index.ts';
@@ -196,6 +196,20 @@ describe('backfill: export tasks (mocked control plane) into s3rver and OpenSear
     const at = line.indexOf(' ');
     expect(trail._id).toBe(documentId({ owner: OWNER, logGroup: TRAIL_GROUP, logStream: `${OWNER}_CloudTrail_us-east-1` }, exportEventId(Date.parse(line.slice(0, at)), line.slice(at + 1), 0)));
     expect(trail._id).not.toBe(hashId(['cloudtrail', '3fcfb182-98f8-4744-bd45-10a395ab61cb']));
+  }, 60_000);
+
+  it('an export object that is not gzip text is dead-lettered whole, naming its key, and counted', async () => {
+    const key = `${uniqueName('exports')}/5bad0b1e-task/app-stream/000000.gz`;
+    const good = gzipSync(APP_LINES.join('\n') + '\n');
+    await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.concat([good.subarray(0, 20), Buffer.alloc(40, 0x41)]) }));
+    const objects = backfillObjectIngest(stack.s3, stack.opensearch, { rules, indexPrefix: prefix, batchBytes: 1024 * 1024, deadLetterBucket, deadLetterPrefix: 'dead-letters/' });
+    const outcome = await objects.ingestExport({ bucket, key, eventTime: Date.now() }, { owner: OWNER, logGroup: APP_GROUP, logStream: 'app-stream' });
+    expect(outcome).toMatchObject({ format: 'cloudwatch_logs_export', deadLettered: 1 });
+    expect(outcome.unreadable).toMatch(/^gzip: /);
+    const letters = (await stack.s3.send(new ListObjectsV2Command({ Bucket: deadLetterBucket, Prefix: 'dead-letters/' }))).Contents ?? [];
+    const bodies = await Promise.all(letters.map(async (l) => gunzipSync(Buffer.from(await (await stack.s3.send(new GetObjectCommand({ Bucket: deadLetterBucket, Key: l.Key! }))).Body!.transformToByteArray())).toString('utf8')));
+    const letter = bodies.flatMap((b) => b.trim().split('\n')).map((l) => JSON.parse(l) as { stage: string; object?: { key: string } }).find((l) => l.object?.key === key);
+    expect(letter?.stage).toBe('object');
   }, 60_000);
 
   it('a FAILED export task fails its log group only, with the service\'s reason', async () => {
