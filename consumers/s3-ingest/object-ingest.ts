@@ -123,6 +123,13 @@ export class ObjectIngest {
     const options = this.options.documents;
     let vpcFlowFormat = options.vpcFlowFormats?.[origin.logGroup];
     const reader = new ExportEventReader();
+    // Like every document read from S3, it names the object it came from.
+    const located = (doc: IndexableDocument): IndexableDocument => {
+      const aws = doc.body.aws as Record<string, unknown>;
+      aws.s3 = { bucket: { name: object.bucket, arn: `arn:aws:s3:::${object.bucket}` }, object: { key: object.key } };
+      doc.body.log = { ...(doc.body.log as object | undefined), file: { path: `s3://${object.bucket}/${object.key}` } };
+      return doc;
+    };
     const emit = async (event: ReturnType<ExportEventReader['flush']>): Promise<void> => {
       if (!event) return;
       if (isVpcFlowHeader(event.message)) {
@@ -133,7 +140,7 @@ export class ObjectIngest {
         }
       }
       const { line, ...cwlEvent } = event;
-      await add(toDocument(envelope, cwlEvent, options, vpcFlowFormat), line);
+      await add(located(toDocument(envelope, cwlEvent, options, vpcFlowFormat)), line);
     };
     try {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
@@ -141,7 +148,7 @@ export class ObjectIngest {
       for await (const l of textLines(await decompressed(res.Body as AsyncIterable<Uint8Array>))) await emit(reader.push(l, ++n));
       await emit(reader.flush());
       // Text before the first timed line is no export line; it is still indexed, under its line's id.
-      for (const o of reader.orphans) await add(toDocument(envelope, { id: `export-line:${object.key}:${o.line}`, timestamp: object.eventTime, message: o.text }, options), o.line);
+      for (const o of reader.orphans) await add(located(toDocument(envelope, { id: `export-line:${object.key}:${o.line}`, timestamp: object.eventTime, message: o.text }, options)), o.line);
       await flush();
     } catch (err) {
       await this.unreadable(object, outcome, flush, err);

@@ -158,6 +158,8 @@ describe('backfill: export tasks (mocked control plane) into s3rver and OpenSear
     expect(app.map((h) => h._source.message)).toEqual(['START RequestId: 8f5e7c1a Version: $LATEST', 'Error: card declined\n    at charge (/var/task/index.js:12:11)', 'END RequestId: 8f5e7c1a']);
     expect(app[1]!._source.aws.cloudwatch).toMatchObject({ log_group: APP_GROUP, log_stream: APP_STREAM });
     expect(app[1]!._index).toBe(`${prefix}-aws.cloudwatch_logs-2026.05.01`);
+    expect(app[1]!._source.log.file.path).toBe(`s3://${bucket}/${app[1]!._source.aws.s3.object.key}`);
+    expect(app[1]!._source.aws.s3.object.key).toMatch(new RegExp(`^${p.prefix}/[0-9a-f-]+/2026/05/01/\\[\\$LATEST\\]4f1c3a0b9d2e/000000\\.gz$`));
 
     // A second export of the same range (new tasks, new objects) finds every event already indexed.
     cwl.reset();
