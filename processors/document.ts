@@ -193,21 +193,27 @@ function bindToLogGroup(
 /** The event day's index when the window and the budget allow it, else the ingest day's, tagged why. */
 export function boundedIndex(opts: DocumentOptions, prefix: string, source: SourceType, time: Date, body: EcsDocument, recordTime: number): string {
   if (!opts.indexWindow) return indexName(prefix, source, time);
-  const now = windowReference(opts.indexWindow, recordTime);
+  const reference = windowReference(opts.indexWindow, recordTime);
   let reason: IndexRedirect;
-  if (!eventTimeInRange(time.getTime(), now, opts.indexWindow.maxAgeDays)) reason = 'event_time_out_of_range';
-  else {
+  let redirectTo: number;
+  if (!eventTimeInRange(time.getTime(), reference, opts.indexWindow.maxAgeDays)) {
+    reason = 'event_time_out_of_range';
+    // The record's own day, so a replay redirects it to the same index.
+    redirectTo = reference;
+  } else {
     const index = indexName(prefix, source, time);
+    // The cap is the clock's: per hour of the clock, redirecting to the clock's day, which is always written.
+    const clock = opts.indexWindow.ingestTime ?? Date.now();
     // Same prefix and source: the names are equal exactly when the UTC days are.
-    const ingestDay = Math.floor(time.getTime() / DAY_MS) === Math.floor(now / DAY_MS);
-    // The budget counts per hour of the clock, not of record times, which may jump between hours.
-    if (ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, opts.indexWindow.ingestTime ?? Date.now())) return index;
+    const ingestDay = Math.floor(time.getTime() / DAY_MS) === Math.floor(clock / DAY_MS);
+    if (ingestDay || !opts.indexBudget || opts.indexBudget.admit(index, clock)) return index;
     reason = 'index_cap_reached';
+    redirectTo = clock;
   }
   const tags = Array.isArray(body.tags) ? (body.tags as string[]) : (body.tags = []);
   tags.push(reason);
   opts.onRedirect?.(reason, source);
-  return indexName(prefix, source, new Date(now));
+  return indexName(prefix, source, new Date(redirectTo));
 }
 
 function parse(

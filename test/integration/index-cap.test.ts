@@ -104,7 +104,7 @@ describe('index days and new indices are bounded on the real node', () => {
         'every event indexed',
         async () => {
           await stack.opensearch.indices.refresh({ index: `${prefix}-*`, allow_no_indices: true });
-          const res = await stack.opensearch.count({ index: `${prefix}-*`, allow_no_indices: true } as never);
+          const res = await stack.opensearch.count({ index: `${prefix}-aws.*`, allow_no_indices: true } as never);
           return (res.body as { count: number }).count === total;
         },
         60_000,
@@ -114,7 +114,7 @@ describe('index days and new indices are bounded on the real node', () => {
     }
     const end = Date.now();
 
-    const cat = await stack.opensearch.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' } as never);
+    const cat = await stack.opensearch.cat.indices({ index: `${prefix}-aws.*`, format: 'json', h: 'index' } as never);
     const names = (cat.body as Array<{ index: string }>).map((r) => r.index);
     // No index outside the window (measured from the ingest clock of the run).
     for (const n of names) {
@@ -153,5 +153,15 @@ describe('index days and new indices are bounded on the real node', () => {
     expect(await metricValue(text, 'centralog_consumer_documents_redirected_total', 'reason="event_time_out_of_range"')).toBe(outOfRange);
     expect(await metricValue(text, 'centralog_consumer_documents_redirected_total', 'reason="index_cap_reached"')).toBe(capped);
     expect(text).toMatch(/^centralog_consumer_account_mismatches_total 1$/m);
+    // The mapped trail's mismatch raises the shipped alert; the hostile group's look-alikes raise none.
+    let raised: Array<Record<string, any>> = [];
+    await waitFor('the mismatch alert', async () => {
+      await stack.opensearch.indices.refresh({ index: `${prefix}-alerts-*`, allow_no_indices: true });
+      const alerts = await stack.opensearch.search({ index: `${prefix}-alerts-*`, allow_no_indices: true, body: { size: 100, query: { match_all: {} } } } as never);
+      raised = (alerts.body as { hits: { hits: Array<{ _source: Record<string, any> }> } }).hits.hits.map((h) => h._source);
+      return raised.some((a) => a.rule.name.startsWith('CloudTrail Event Claims Another Account'));
+    }, 10_000);
+    expect(raised.filter((a) => a.rule.name === 'CloudTrail Event Claims Another Account Than Its Log Group Owner').map((a) => a.aws.cloudwatch.log_group)).toEqual(['/aws/cloudtrail/org']);
+    expect(raised.every((a) => a.aws.cloudwatch.log_group !== '/app/hostile')).toBe(true);
   }, 120_000);
 });

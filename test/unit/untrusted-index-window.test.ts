@@ -181,3 +181,18 @@ describe('the window is around the CloudWatch Logs time, so replays name the sam
     expect(tags(forged)).toEqual(['event_time_out_of_range']);
   });
 });
+
+describe('the index cap is the clock\'s', () => {
+  it("sends a capped event to the clock's day even when its CloudWatch Logs time names another, in-range day", () => {
+    const ingestTime = Date.parse('2026-06-15T12:00:00Z');
+    const budget = new IndexBudget(1);
+    const at = (days: number) => {
+      const t = ingestTime - days * DAY;
+      return toDocuments(envelope(cloudTrail(new Date(t).toISOString()), t), { indexBudget: budget, indexWindow: { ingestTime } })[0]!;
+    };
+    expect(at(10).index).toBe('centralog-aws.cloudtrail-2026.06.05');
+    const capped = at(20);
+    expect(capped.index).toBe('centralog-aws.cloudtrail-2026.06.15');
+    expect(tags(capped)).toEqual(['index_cap_reached']);
+  });
+});
