@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExportEventReader, exportObjectKey, parseExportLine } from '../../processors/index.ts';
+import { detectObjectFormat, ExportEventReader, exportObjectKey, parseExportLine } from '../../processors/index.ts';
 
 describe('CloudWatch Logs export objects', () => {
   it('reads the log stream from the key, slashes included, and no stream from the write-test object', () => {
@@ -28,5 +28,11 @@ describe('CloudWatch Logs export objects', () => {
     const again = new ExportEventReader();
     const ids = [...lines.map((l, i) => again.push(l, i + 1)), again.flush()].filter((e) => e !== undefined).map((e) => e.id);
     expect(ids).toEqual(events.map((e) => e.id));
+  });
+
+  it('is no format the S3 notification path can read without its log group: skipped there, not misparsed', () => {
+    const key = 'exports/0a1b2c3d-4e5f/111122223333_CloudTrail_us-east-1/000000.gz';
+    expect(detectObjectFormat(key, '2022-11-10T16:24:34.000Z {"eventVersion":"1.05","eventSource":"signin.amazonaws.com"}')).toBe('unknown_key');
+    expect(detectObjectFormat(key, '2026-05-01T10:00:00.000Z 2 123456789012 eni-0f1e2d3c 10.0.0.1 10.0.0.2 443 49152 6 10 840 1746093600 1746093660 ACCEPT OK')).toBe('unknown_key');
   });
 });
