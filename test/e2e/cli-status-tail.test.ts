@@ -116,7 +116,7 @@ describe('centralog status and tail', () => {
       const some = await runCli(['tail', '--from', 'trim-horizon', '--account', '111111111111', '--log-group', '/aws/vpc/*', '--limit', '5'], p.env);
       const five = some.stdout.trim().split('\n');
       expect(five).toHaveLength(5);
-      for (const l of five) expect(l).toMatch(/ 111111111111 \/aws\/vpc\/flowlogs \[vpcflow\] (accept|reject|NODATA|SKIPDATA)/);
+      for (const l of five) expect(l).toMatch(/ 111111111111 \/aws\/vpc\/flowlogs \[vpcflow\] (ACCEPT|REJECT|NODATA|SKIPDATA)/);
       expect((await runCli(['tail', '--from', 'sometime'], p.env)).stderr).toMatch(/--from: expected trim-horizon, latest/);
     });
 

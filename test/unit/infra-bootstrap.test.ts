@@ -31,7 +31,7 @@ describe('bootstrapOpenSearch', () => {
   it('puts the templates and, without the ISM plugin, says what it skipped and why', async () => {
     const { client, calls } = fakeClient({ 'GET /_cat/plugins': { statusCode: 200, body: [{ component: 'opensearch-job-scheduler' }] } });
     const result = await bootstrapOpenSearch(client, { indexPrefix: 'cl', retentionDays: 14 });
-    expect(calls.slice(0, 5)).toEqual(['component cl-aws-base', 'index-template cl-aws.cloudtrail', 'index-template cl-aws.vpcflow', 'index-template cl-aws.guardduty', 'index-template cl-aws.cloudwatch_logs']);
+    expect(calls.slice(0, 7)).toEqual(['component cl-aws-base', 'index-template cl-aws.cloudtrail', 'index-template cl-aws.vpcflow', 'index-template cl-aws.guardduty', 'index-template cl-aws.elb', 'index-template cl-aws.cloudwatch_logs', 'index-template cl-alerts']);
     expect(calls).toContain('GET /_cat/plugins?format=json');
     expect(calls.some((c) => c.includes('_ism'))).toBe(false);
     expect(result.ismPolicies).toEqual([]);
