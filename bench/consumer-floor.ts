@@ -6,6 +6,7 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { readFileSync } from 'node:fs';
 import { prepareBatch } from '../consumers/index.ts';
+import { CloudWatchLogsSimulator } from '../local/cwl-simulator.ts';
 
 const [file, indexPrefix] = process.argv.slice(2);
 if (!file || !indexPrefix) throw new Error('usage: consumer-floor.ts <records.json> <index prefix>');
@@ -18,7 +19,7 @@ const BATCH_BYTES = 5 * 1024 * 1024;
 function pass(): number {
   let events = 0;
   for (let from = 0; from < records.length; ) {
-    const batch = prepareBatch(records, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix, from, maxBytes: BATCH_BYTES });
+    const batch = prepareBatch(records, { streamName: 'bench', shardId: 'shardId-000000000000', indexPrefix, from, maxBytes: BATCH_BYTES, logGroupSources: CloudWatchLogsSimulator.LOG_GROUP_SOURCES, indexWindow: {} });
     from += batch.records;
     events += batch.documents.length;
   }

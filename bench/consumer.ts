@@ -149,6 +149,8 @@ async function consumerRun(
       CENTRALOG_STATUS_PORT: String(port),
       CENTRALOG_LOG_LEVEL: 'warn',
       CENTRALOG_MAX_IN_FLIGHT_BATCHES: String(CONCURRENCY),
+      // Mapped as an operator maps them: the simulator's CloudTrail and GuardDuty are parsed as such, as in the floor.
+      CENTRALOG_LOG_GROUP_SOURCES: JSON.stringify(CloudWatchLogsSimulator.LOG_GROUP_SOURCES),
     },
   });
   const exited = once(child, 'exit');

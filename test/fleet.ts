@@ -6,6 +6,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { AwsEndpoints } from '../consumers/aws-clients.ts';
 import type { Lease, LeaseTable } from '../consumers/leases/lease-table.ts';
 import { waitFor } from './helpers.ts';
+import { CloudWatchLogsSimulator } from '../local/cwl-simulator.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -68,6 +69,8 @@ export class Fleet {
       CENTRALOG_WORKER_ID: id,
       CENTRALOG_STATUS_PORT: '0',
       CENTRALOG_IDLE_BACKOFF_MS: '200',
+      // The simulated accounts' groups, mapped as an operator maps them.
+      CENTRALOG_LOG_GROUP_SOURCES: JSON.stringify(CloudWatchLogsSimulator.LOG_GROUP_SOURCES),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...this.opts.env,
       ...extraEnv,
