@@ -46,15 +46,26 @@ export class Accounting {
     const c = this.counters;
     const m = this.metrics;
     c.eventsIn += batch.documents.length;
-    c.created += outcome.created.length;
     c.duplicates += outcome.duplicates;
     c.deadLettered += outcome.deadLetters.length;
     m.eventsIn.inc(batch.documents.length);
     if (outcome.duplicates > 0) m.duplicates.inc(outcome.duplicates);
     for (const l of outcome.deadLetters) m.deadLettered.inc({ stage: l.stage });
+    this.countCreated(outcome.created);
+  }
+
+  /**
+   * Documents OpenSearch created, counted once: at delivery, or, for a slice whose delivery a
+   * lost lease or a stop cut short, when it was abandoned. Either way they add up across the
+   * fleet, since the next owner of the shard meets them as 409s.
+   */
+  countCreated(created: ReadonlyArray<{ source: SourceType; eventTimestamp: number }>): void {
+    const c = this.counters;
+    const m = this.metrics;
+    c.created += created.length;
     const now = Date.now();
     const bySource = new Map<SourceType, number>();
-    for (const d of outcome.created) {
+    for (const d of created) {
       bySource.set(d.source, (bySource.get(d.source) ?? 0) + 1);
       this.lag.add(now - d.eventTimestamp);
     }

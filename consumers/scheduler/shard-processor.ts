@@ -209,7 +209,11 @@ export class ShardProcessor {
           if (pause) this.log('info', 'OpenSearch accepts writes again; shard resumed', { cause: pause.refusals[0]?.cause, pausedForMs: Date.now() - pause.since });
           return true;
         } catch (err) {
-          if (this.delivering.aborted) return false;
+          if (this.delivering.aborted) {
+            // Stopped after OpenSearch created some of the slice: those documents exist, and the next owner meets them as 409s.
+            if (!outcome) this.ctx.accounting.countCreated([...created.values()]);
+            return false;
+          }
           this.ctx.accounting.retried();
           const delay = err instanceof SystemicRefusalError ? this.refused(err, attempt) : backoffDelay(attempt, this.ctx.retry);
           if (!(err instanceof SystemicRefusalError)) {
