@@ -103,9 +103,9 @@ describe('consumer worker reading with enhanced fan-out (local SubscribeToShard 
     await worker.start();
     await waitFor('the first events indexed', () => worker.counters.created >= 50, 30_000);
     await waitFor('a subscription open', () => endpoint.openSubscriptions().some((s) => s.consumerArn.includes(`/${streamName}/`)), 10_000);
-    const lease = (await leases.get('shardId-000000000000'))!;
     // Another worker takes the lease (its counter moves on): this worker's next renewal fails.
-    expect(await leases.take(lease, 'someone-else')).toBeDefined();
+    // The take is conditional on the counter just read, so a renewal in between makes it try again.
+    await waitFor('the lease taken by another worker', async () => (await leases.take((await leases.get('shardId-000000000000'))!, 'someone-else')) !== undefined, 10_000);
     await waitFor('the lease loss', () => worker.heldShards.length === 0, 15_000);
     await waitFor('the subscription cancelled', () => !endpoint.openSubscriptions().some((s) => s.consumerArn.includes(`/${streamName}/`)), 5000);
     const after = (await leases.get('shardId-000000000000'))!;

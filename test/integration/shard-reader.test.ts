@@ -129,6 +129,8 @@ describe('ShardReader on kinesalite with injected faults', () => {
     const { client } = faultyKinesis({ 2: 'expired' });
     const { streamName, shardId } = await oneShardStream(client);
     await put(client, streamName, 3);
+    // Arrival times are compared at the emulator's timestamp precision: the earlier records lie clearly before.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const r = reader(client, streamName, shardId, { type: 'LATEST' }, { limit: 100, minCallIntervalMs: 0 });
     expect((await r.next()).records).toEqual([]);
     const after = await put(client, streamName, 5, 3);
