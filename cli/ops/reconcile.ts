@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
-import { documentOptions, DocumentRulesSchema, type DocumentRules } from '../../consumers/index.ts';
+import { documentOptions, type DocumentRules } from '../../consumers/index.ts';
 import { toDocuments } from '../../processors/index.ts';
 import { eventSelector, HOUR_MS, hourStart, listArchiveObjects, readArchiveLines, toEnvelopes, type ArchiveFilter } from './archive.ts';
 import { letterEventKey, listDeadLetterObjects, readDeadLetterObject, reasonKind } from './dead-letters.ts';
@@ -132,6 +132,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       rows.set(key, earlier ? mergeRows(earlier, row) : row);
     }
   };
+  // The pipeline's document rules, for its ids; archived events keep the index window of their own time.
+  const documents = documentOptions(options.rules, options.indexPrefix, true);
   const byHour = new Map<number, typeof objects>();
   for (const o of objects) byHour.set(o.hour, [...(byHour.get(o.hour) ?? []), o]);
   read = 0;
@@ -142,7 +144,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         const wanted = envelope.logEvents.map((e) => select(owner, logGroup, e.timestamp) && (!options.buckets || options.buckets.has(bucketKey(owner, logGroup, e.timestamp))));
         if (!wanted.includes(true)) continue;
         // The pipeline's own document ids (GuardDuty's come from the finding, not the event).
-        const docs = toDocuments(envelope, documentOptions(options.rules ?? DocumentRulesSchema.parse({}), options.indexPrefix, true));
+        const docs = toDocuments(envelope, documents);
         envelope.logEvents.forEach((event, i) => {
           if (!wanted[i]) return;
           const key = bucketKey(owner, logGroup, event.timestamp);

@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { documentOptions, DocumentRulesSchema, MAX_EVENT_BYTES, prepareBatch, type DocumentRules } from '../../consumers/index.ts';
+import { documentOptions, MAX_EVENT_BYTES, prepareBatch, type DocumentRules } from '../../consumers/index.ts';
 import { bulkLines, DeadLetterSink, oversizedEvent, refusedDocument, type BulkDocument, type BulkSink, type DeadLetter } from '../../consumers/sinks/index.ts';
 import { toDocuments, type SourceType } from '../../processors/index.ts';
 import { letterEventKey, listDeadLetterObjects, readDeadLetterObject, reasonKind, type DeadLetterObject } from './dead-letters.ts';
@@ -68,7 +68,7 @@ function rebuild(letter: DeadLetter, options: RedriveOptions): Attempt {
   const attempt: Attempt = { letter, documents: [], failures: [] };
   const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
   // A dead letter is an event the pipeline already took in: its index window is around its own time.
-  const documents = documentOptions(options.rules ?? DocumentRulesSchema.parse({}), options.indexPrefix, true);
+  const documents = documentOptions(options.rules, options.indexPrefix, true);
   const position = { streamName: letter.streamName, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber, arrivedAt: letter.arrivedAt };
   if (letter.envelope && letter.event) {
     const envelope = { messageType: 'DATA_MESSAGE' as const, ...letter.envelope, subscriptionFilters: [], logEvents: [letter.event] };

@@ -2,8 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { basename } from 'node:path';
 import { MAX_EVENT_BYTES } from '../../consumers/index.ts';
 import { bulkLines, oversizedEvent, refusedDocument, type BulkDocument, type BulkSink, type DeadLetter, type DeadLetterSink, type RecordPosition } from '../../consumers/sinks/index.ts';
-import { documentOptions, DocumentRulesSchema, type DocumentRules } from '../../consumers/index.ts';
-import { toDocuments, type CwlEnvelope } from '../../processors/index.ts';
+import { documentOptions, type DocumentRules } from '../../consumers/index.ts';
+import { toDocuments, type CwlEnvelope, type DocumentOptions } from '../../processors/index.ts';
 import { eventSelector, hourStart, listArchiveObjects, readArchiveLines, toEnvelopes, type ArchiveFilter, type ArchiveObject } from './archive.ts';
 import { forEachLimit } from './s3.ts';
 
@@ -41,6 +41,8 @@ export class RecordIndexer {
   readonly counts = emptyCounts();
   readonly letters: DeadLetter[] = [];
   private pending: BulkDocument[] = [];
+  /** Archived events: their index window is around their own CloudWatch Logs time, as when first ingested. */
+  private readonly documents: DocumentOptions;
   private pendingBytes = 0;
 
   constructor(
@@ -48,15 +50,16 @@ export class RecordIndexer {
     private readonly position: RecordPosition,
     private readonly options: IndexerOptions,
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    this.documents = documentOptions(options.rules, options.indexPrefix, true);
+  }
 
   /** Adds the selected events of an envelope; `selected(i)` says which (default all). */
   async add(envelope: CwlEnvelope, selected: (i: number) => boolean = () => true): Promise<void> {
     const maxEventBytes = this.options.maxEventBytes ?? MAX_EVENT_BYTES;
     const source = { owner: envelope.owner, logGroup: envelope.logGroup, logStream: envelope.logStream };
     const record = { envelope: source, sequenceNumber: this.position.sequenceNumber, arrivedAt: this.position.arrivedAt };
-    // Archived events: their index window is around their own CloudWatch Logs time, as when first ingested.
-    const docs = toDocuments(envelope, documentOptions(this.options.rules ?? DocumentRulesSchema.parse({}), this.options.indexPrefix, true));
+    const docs = toDocuments(envelope, this.documents);
     for (let i = 0; i < envelope.logEvents.length; i++) {
       if (!selected(i)) continue;
       const event = envelope.logEvents[i]!;

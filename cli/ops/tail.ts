@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, listShards } from '../../consumers/index.ts';
-import { documentOptions, DocumentRulesSchema, type DocumentRules } from '../../consumers/index.ts';
+import { documentOptions, type DocumentRules } from '../../consumers/index.ts';
 import { deaggregate, decodeCwlRecord, toDocuments, type IndexableDocument } from '../../processors/index.ts';
 import { logGroupMatcher } from './archive.ts';
 
@@ -67,7 +67,7 @@ const IDLE_MS = 1000;
 export async function tailStream(kinesis: KinesisClient, options: TailOptions): Promise<TailCounts> {
   const counts: TailCounts = { records: 0, events: 0, shown: 0, controlMessages: 0, undecodable: 0 };
   const group = logGroupMatcher(options.logGroups);
-  const documents = documentOptions(options.rules ?? DocumentRulesSchema.parse({}), options.indexPrefix);
+  const documents = documentOptions(options.rules, options.indexPrefix);
   const accounts = options.accounts && new Set(options.accounts);
   const sources = options.sources && new Set(options.sources);
   const done = new AbortController();

@@ -28,11 +28,14 @@ export const DocumentRulesSchema = z.object({
 });
 export type DocumentRules = z.infer<typeof DocumentRulesSchema>;
 
+/** The rules when none are given: nothing mapped. One object, so its compiled map is cached once. */
+const DEFAULT_RULES: DocumentRules = DocumentRulesSchema.parse({});
+
 /**
  * The document options the rules give. `replay`: the events come back from the archive, so
  * their index window is around their own CloudWatch Logs time, as it was when first ingested.
  */
-export function documentOptions(rules: DocumentRules, indexPrefix: string, replay = false): DocumentOptions {
+export function documentOptions(rules: DocumentRules = DEFAULT_RULES, indexPrefix: string, replay = false): DocumentOptions {
   return {
     indexPrefix,
     vpcFlowFormats: rules.vpcFlowFormats,
