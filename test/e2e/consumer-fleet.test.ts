@@ -135,7 +135,8 @@ describe('consumer fleet: 3 worker processes, 8 shards, steady traffic', () => {
     expect([...after.keys()].sort()).toEqual(s.fleet.workers.filter((w) => w !== victim).map((w) => w.id).sort());
     // Taken because they expired, not released: the victim had no chance to say goodbye.
     const takenOver = s.fleet.logs().filter((l) => l.message === 'lease acquired' && l.from === victim.id && Date.parse(l.time) >= killedAt);
-    expect(takenOver.map((l) => l.shardId).sort()).toEqual([...orphaned].sort());
+    // Every lease it held is among them; a take the victim sent just before its death may land after the table was read, and is taken over too.
+    expect(takenOver.map((l) => l.shardId)).toEqual(expect.arrayContaining(orphaned));
     expect(takenOver.every((l) => l.how === 'expired')).toBe(true);
   }, 180_000);
 
