@@ -155,6 +155,7 @@ async function soak(options: SoakOptions): Promise<boolean> {
       region: endpoints.region,
       // The processor buffer the deployed Firehose gets, as in the demo.
       bufferBytes: TRANSFORM_PROCESSOR_BUFFER_MB * 1_000_000,
+      transformOptions: { logGroupSources: CloudWatchLogsSimulator.LOG_GROUP_SOURCES },
     });
     await harness.start();
     fleet = new Fleet({

@@ -131,6 +131,8 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<{ summa
       region: endpoints.region,
       // The processor buffer the deployed Firehose gets, so the demo shows production's re-ingest rate.
       bufferBytes: TRANSFORM_PROCESSOR_BUFFER_MB * 1_000_000,
+      // The Lambda gets the consumer's log group map, as the infra sets it.
+      transformOptions: { logGroupSources: CloudWatchLogsSimulator.LOG_GROUP_SOURCES },
       log,
     });
     s3Path = await DemoS3Path.start(stack, { runId, indexPrefix: options.indexPrefix, deadLetterBucket, accounts: options.accounts, log });

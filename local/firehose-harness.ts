@@ -3,7 +3,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kinesisReingest } from '../consumers/index.ts';
-import { createFirehoseTransformHandler, utcHourPath, utcParts, type ArchivePartitionKeys, type Reingest } from '../processors/index.ts';
+import { createFirehoseTransformHandler, utcHourPath, utcParts, type ArchivePartitionKeys, type Reingest, type TransformOptions } from '../processors/index.ts';
 import {
   buildTransformEvent,
   failureLine,
@@ -39,6 +39,8 @@ export interface FirehoseHarnessOptions {
   bufferIntervalMs?: number;
   /** Defaults to the real transform Lambda handler, re-ingesting overflow into the stream. */
   transform?: TransformFunction;
+  /** The default transform's settings, as the Lambda reads them from its environment. */
+  transformOptions?: TransformOptions;
   /**
    * Retries of a failed invocation. Firehose retries 3 times within a 300 s retry duration;
    * locally the duration defaults to 20 s so that a broken transform shows in seconds.
@@ -137,7 +139,7 @@ export class FirehoseHarness {
       this.counters.reingestedRecords += records.length;
     };
     this.transform =
-      opts.transform ?? ((event, { metrics }) => createFirehoseTransformHandler({ reingest: counted, metrics })(event));
+      opts.transform ?? ((event, { metrics }) => createFirehoseTransformHandler({ reingest: counted, metrics, options: opts.transformOptions })(event));
     this.source = new KinesisSource({
       kinesis: opts.kinesis,
       streamName: opts.streamName,

@@ -32,12 +32,6 @@ export const VpcFlowFormatsSchema = z.record(
   }),
 );
 
-/** The Firehose transform's settings; in the Lambda they come from CENTRALOG_* variables. */
-export const TransformOptionsSchema = z.object({
-  vpcFlowFormats: jsonText(VpcFlowFormatsSchema)
-    .optional()
-    .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
-});
 
 /**
  * The Firehose processor buffer (MB of input per transform invocation) that centralog's
@@ -59,3 +53,13 @@ export const LogGroupSourcesSchema = z.record(
     .refine((key) => !key.slice(0, -1).includes('*'), { error: 'expected a log group name, or a prefix ending in * (no * elsewhere)' }),
   z.enum(LOG_GROUP_SOURCES as [LogGroupSource, ...LogGroupSource[]], { error: 'expected cloudtrail, vpcflow, guardduty or trusted' }),
 );
+
+/** The Firehose transform's settings; in the Lambda they come from CENTRALOG_* variables. */
+export const TransformOptionsSchema = z.object({
+  vpcFlowFormats: jsonText(VpcFlowFormatsSchema)
+    .optional()
+    .meta({ description: 'custom VPC flow log formats by log group, as JSON: {"<log group>": "${version} ${account-id} ..."}', arg: 'json' }),
+  logGroupSources: jsonText(LogGroupSourcesSchema)
+    .optional()
+    .meta({ description: 'which log groups carry which source, as JSON (the consumer\'s map): a mapped group\'s events are labelled without parsing them', arg: 'json' }),
+});

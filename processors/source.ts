@@ -118,6 +118,27 @@ function detectVpcFlowLine(line: string, vpcFlowFormat: string[] | undefined): D
 }
 
 /**
+ * The archive's label for an event of a log group mapped to `mapping`: the mapped source when
+ * the message carries the keys that source's events always have, without parsing it (the
+ * consumer parses a mapped group's events as its source only, so this is the parser they
+ * meet). Anything else, and every unmapped group, takes sniffSource's label. A line that has
+ * the keys but is not that source's event after all (invalid JSON, say) is labelled with the
+ * mapped source, and its generic document is found by replaying that source.
+ */
+export function archiveSource(message: string, vpcFlowFormat: string[] | undefined, mapping: LogGroupSource | undefined): SourceType {
+  if (mapping === 'cloudtrail' || mapping === 'guardduty') {
+    const c = message.charCodeAt(0) === 123 ? 123 : message.trimStart().charCodeAt(0);
+    if (c === 123 && (mapping === 'cloudtrail' ? looksLikeCloudTrail(message) : looksLikeGuardDuty(message))) return mapping;
+  }
+  return sniffSource(message, vpcFlowFormat);
+}
+
+const looksLikeCloudTrail = (message: string) => message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'));
+const looksLikeGuardDuty = (message: string) =>
+  (message.includes('"aws.guardduty"') && message.includes('"GuardDuty Finding"')) ||
+  (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"'));
+
+/**
  * The source label the archive partitions by: detectSource's, so a replay of a partition finds
  * exactly what that source's documents (or parse failures) came from. JSON is only parsed when
  * it holds the strings one of detection's matches needs, as they also sit nested in logged
@@ -127,9 +148,8 @@ export function sniffSource(message: string, vpcFlowFormat?: string[]): SourceTy
   const c = message.charCodeAt(0) === 123 ? 123 : message.trimStart().charCodeAt(0);
   const candidate =
     c !== 123 /* { */ ||
-    (message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'))) ||
-    (message.includes('"aws.guardduty"') && message.includes('"GuardDuty Finding"')) ||
-    (message.includes('"schemaVersion"') && message.includes('"severity"') && message.includes('"type"')) ||
+    looksLikeCloudTrail(message) ||
+    looksLikeGuardDuty(message) ||
     message.includes('\\u') || // an escape could spell any of them
     mayBeWrappedVpcFlowLine(message);
   return candidate ? detectSource(message, vpcFlowFormat).source : 'cloudwatch_logs';

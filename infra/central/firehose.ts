@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { DeployConfig } from '../config.ts';
+import { type DeployConfig, memberLogGroupSources } from '../config.ts';
 import { acknowledge, acknowledgeWildcards, skipCheckov } from '../nag.ts';
 import { nodeFunction, skipLambdaChecks } from './functions.ts';
 import type { PipelineLogs } from './log-groups.ts';
@@ -30,6 +30,18 @@ export interface ArchiveDeliveryProps {
   vpcFlowFormats?: string;
 }
 
+/** Lambda environment variables share 4 KB; the map is left out (labels are then parsed, not looked up) before it could break a deploy. */
+const LAMBDA_ENVIRONMENT_BUDGET = 3500;
+
+function transformEnvironment(scope: Construct, config: DeployConfig, vpcFlowFormats: string | undefined): Record<string, string> {
+  const env: Record<string, string> = vpcFlowFormats ? { CENTRALOG_VPC_FLOW_FORMATS: vpcFlowFormats } : {};
+  // The consumer's map: a mapped group's events are labelled for the archive without parsing them.
+  const sources = JSON.stringify(memberLogGroupSources(config));
+  if (sources.length + (vpcFlowFormats?.length ?? 0) <= LAMBDA_ENVIRONMENT_BUDGET) env.CENTRALOG_LOG_GROUP_SOURCES = sources;
+  else Annotations.of(scope).addWarningV2('centralog:transform-map', `the log group map (${sources.length} characters) does not fit the transform Lambda's environment: the transform labels every event by parsing it, which is slower; prefix patterns (ending in *) keep the map short`);
+  return env;
+}
+
 /** Firehose reading the stream, transforming with the Lambda and archiving to S3 by source/account/hour. */
 export class ArchiveDelivery extends Construct {
   readonly transform: lambda.Function;
@@ -47,7 +59,7 @@ export class ArchiveDelivery extends Construct {
       memorySize: 1024,
       // Firehose waits up to 5 minutes for an invocation.
       timeout: Duration.minutes(3),
-      environment: props.vpcFlowFormats ? { CENTRALOG_VPC_FLOW_FORMATS: props.vpcFlowFormats } : {},
+      environment: transformEnvironment(this, config, props.vpcFlowFormats),
     });
     skipLambdaChecks(this.transform, 'the Firehose transform', { inVpc: false });
     // Overflow past the 6 MB response goes back into the stream it came from.

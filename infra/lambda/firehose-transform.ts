@@ -11,7 +11,8 @@ import {
 /**
  * The deployed Firehose transform Lambda: the processors/ handler with its way back into
  * the source stream, Powertools structured logs and EMF metrics.
- * Environment: CENTRALOG_VPC_FLOW_FORMATS = JSON {"<log group>": "<format>", ...}, the same as for `consume`.
+ * Environment: CENTRALOG_VPC_FLOW_FORMATS = JSON {"<log group>": "<format>", ...} and
+ * CENTRALOG_LOG_GROUP_SOURCES = JSON {"<log group>": "cloudtrail" | ...}, the same as for `consume`.
  */
 const logger = new Logger({ serviceName: 'centralog-firehose-transform' });
 const metrics = new Metrics({ namespace: 'centralog', serviceName: 'firehose-transform' });

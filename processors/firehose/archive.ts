@@ -1,12 +1,24 @@
 import type { CwlEnvelope, CwlLogEvent } from '../cwl-codec.ts';
-import { sniffSource, type VpcFlowFormats } from '../source.ts';
+import { archiveSource, logGroupSourceOf, type LogGroupSources, type VpcFlowFormats } from '../source.ts';
 import { utcParts } from '../utc.ts';
 import { messageLiterals } from './message-literals.ts';
 import type { ArchiveLine, ArchivePartitionKeys } from './types.ts';
 
-export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, formats?: VpcFlowFormats): ArchiveLine {
+/** How the transform labels each event's source: custom VPC flow formats and the log group map. */
+export interface ArchiveLabels {
+  vpcFlowFormats?: VpcFlowFormats;
+  logGroupSources?: LogGroupSources;
+}
+
+function labeller(labels: ArchiveLabels | undefined, logGroup: string): (message: string) => ArchiveLine['source'] {
+  const format = labels?.vpcFlowFormats?.[logGroup];
+  const mapping = labels?.logGroupSources && logGroupSourceOf(labels.logGroupSources, logGroup);
+  return (message) => `aws.${archiveSource(message, format, mapping)}`;
+}
+
+export function archiveLine(envelope: CwlEnvelope, event: CwlLogEvent, labels?: ArchiveLabels): ArchiveLine {
   const line: ArchiveLine = {
-    source: `aws.${sniffSource(event.message, formats?.[envelope.logGroup])}`,
+    source: labeller(labels, envelope.logGroup)(event.message),
     owner: envelope.owner,
     logGroup: envelope.logGroup,
     logStream: envelope.logStream,
@@ -33,20 +45,20 @@ function partitionKeys(source: ArchiveLine['source'], owner: string, timestamp: 
  */
 export function archiveOutput(
   parts: ReadonlyArray<{ envelope: CwlEnvelope; text?: string }>,
-  formats?: VpcFlowFormats,
+  labels?: ArchiveLabels,
 ): { ndjson: string; lines: number; partitionKeys: ArchivePartitionKeys } {
   let out = '';
   let lines = 0;
   let firstSource: ArchiveLine['source'] | undefined;
   for (const { envelope: env, text } of parts) {
-    const format = formats?.[env.logGroup];
+    const label = labeller(labels, env.logGroup);
     const shared = `,"owner":${JSON.stringify(env.owner)},"logGroup":${JSON.stringify(env.logGroup)},"logStream":${JSON.stringify(env.logStream)},"id":`;
     const policy = env.policyLevel ? `,"policyLevel":${JSON.stringify(env.policyLevel)}` : '';
     const literals = text === undefined ? undefined : messageLiterals(text, env.logEvents);
     const events = env.logEvents;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      const source = `aws.${sniffSource(e.message, format)}` as const;
+      const source = label(e.message);
       firstSource ??= source;
       out += `{"source":"${source}"${shared}${JSON.stringify(e.id)},"timestamp":${e.timestamp},"message":${literals?.[i] ?? JSON.stringify(e.message)}`;
       if (e.extractedFields) out += `,"extractedFields":${JSON.stringify(e.extractedFields)}`;

@@ -1,7 +1,6 @@
 import { encodeCwlRecord, type CwlEnvelope, type CwlLogEvent } from '../cwl-codec.ts';
 import { chunkBySize } from '../chunk.ts';
-import type { VpcFlowFormats } from '../source.ts';
-import { archiveLine } from './archive.ts';
+import { archiveLine, type ArchiveLabels } from './archive.ts';
 import type { ReingestRecord } from './types.ts';
 
 /** Kinesis takes at most 1 MiB per record, data and partition key together. */
@@ -20,8 +19,8 @@ export interface DecodedPart {
 }
 
 /** Splits an envelope's events into CWL records whose archive output stays near the split target. */
-function splitEnvelope(envelope: CwlEnvelope, formats?: VpcFlowFormats): Buffer[] {
-  const lineBytes = (event: CwlLogEvent) => Buffer.byteLength(JSON.stringify(archiveLine(envelope, event, formats))) + 1;
+function splitEnvelope(envelope: CwlEnvelope, labels?: ArchiveLabels): Buffer[] {
+  const lineBytes = (event: CwlLogEvent) => Buffer.byteLength(JSON.stringify(archiveLine(envelope, event, labels))) + 1;
   return [...chunkBySize(envelope.logEvents, lineBytes, SPLIT_TARGET_OUTPUT_BYTES)].map((logEvents) =>
     encodeCwlRecord({ ...envelope, logEvents }, { reingested: true }),
   );
@@ -36,13 +35,13 @@ export function reingestRecords(
   parts: DecodedPart[],
   recordId: string,
   split: boolean,
-  formats?: VpcFlowFormats,
+  labels?: ArchiveLabels,
 ): ReingestRecord[] {
   const out: ReingestRecord[] = [];
   for (const { envelope, partitionKey } of parts) {
     const key = [...(partitionKey || envelope.logStream || recordId)].slice(0, MAX_PARTITION_KEY_CHARS).join('');
     const whole = split ? undefined : encodeCwlRecord(envelope, { reingested: true });
-    const pieces = whole && whole.length + Buffer.byteLength(key) <= KINESIS_MAX_RECORD_BYTES ? [whole] : splitEnvelope(envelope, formats);
+    const pieces = whole && whole.length + Buffer.byteLength(key) <= KINESIS_MAX_RECORD_BYTES ? [whole] : splitEnvelope(envelope, labels);
     for (const data of pieces) out.push({ partitionKey: key, data, recordId });
   }
   return out;

@@ -1,6 +1,6 @@
 import { decodeCwlRecord, type DecodeError } from '../cwl-codec.ts';
 import { deaggregate } from '../kpl.ts';
-import type { VpcFlowFormats } from '../source.ts';
+import type { LogGroupSources, VpcFlowFormats } from '../source.ts';
 import { archiveOutput } from './archive.ts';
 import { reingestRecords, type DecodedPart } from './reingest.ts';
 import { entryBytes, minimalEntry, payloadBytes, ResponseLimitError, responseBytes, RESPONSE_FRAME_BYTES } from './response-size.ts';
@@ -28,6 +28,8 @@ export interface TransformOptions {
   maxResponseBytes?: number;
   /** Custom VPC flow formats by log group, for source detection. */
   vpcFlowFormats?: VpcFlowFormats;
+  /** Which log groups carry which source: a mapped group's events are labelled without parsing them. */
+  logGroupSources?: LogGroupSources;
   /**
    * What becomes of output the response has no room for: `reingest` (default) puts it back
    * into the stream and answers Dropped; `fail` answers ProcessingFailed, for a caller with
@@ -154,7 +156,7 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
       }
       return;
     }
-    const output = archiveOutput(outcome.parts, options.vpcFlowFormats);
+    const output = archiveOutput(outcome.parts, options);
     const ok: FirehoseTransformationResultRecord = {
       recordId: record.recordId,
       result: 'Ok',
@@ -179,7 +181,7 @@ export function planFirehoseTransform(event: FirehoseTransformationEvent, option
     if (tooBigAlone) stats.split++;
     else stats.reingested++;
     stats.reingestedEvents += output.lines;
-    reingest.push(...reingestRecords(outcome.parts, record.recordId, tooBigAlone, options.vpcFlowFormats));
+    reingest.push(...reingestRecords(outcome.parts, record.recordId, tooBigAlone, options));
   });
   stats.responseBytes = max - left;
   return { response: { records }, reingest, stats, failures };

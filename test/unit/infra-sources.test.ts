@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { ConsumerOptionsSchema, resolveOptions } from '../../consumers/index.ts';
+import { TransformOptionsSchema } from '../../processors/index.ts';
 import { cleanupOutdirs, configInput, synth } from '../infra/fixture.ts';
 
 afterAll(cleanupOutdirs);
@@ -40,6 +42,19 @@ describe('log group sources in the deployment', () => {
     });
     expect(options.logGroupSources['/centralog/cloudtrail']).toBe('cloudtrail');
     expect(options.aggregatorAccounts).toEqual(['444455556666']);
+  });
+
+  it('gives the transform Lambda the same map, in a form it accepts, and leaves out a map too long for its 4 KB environment with a warning', () => {
+    const fn = Object.entries(central.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ArchiveTransform'))![1] as any;
+    const env = fn.Properties.Environment.Variables;
+    expect(JSON.parse(env.CENTRALOG_LOG_GROUP_SOURCES)).toEqual(JSON.parse(container().CENTRALOG_LOG_GROUP_SOURCES));
+    expect(resolveOptions(TransformOptionsSchema, { env }).logGroupSources?.['/ops/forwarder*']).toBe('trusted');
+
+    const many = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`/team-${i}/application/cloudtrail-copy`, 'cloudtrail' as const]));
+    const big = synth(configInput({ members: { ...configInput().members, logGroupSources: many } }));
+    const bigFn = Object.entries(big.central.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ArchiveTransform'))![1] as any;
+    expect(bigFn.Properties.Environment.Variables.CENTRALOG_LOG_GROUP_SOURCES).toBeUndefined();
+    expect(Annotations.fromStack(big.stacks.central).findWarning('*', Match.stringLikeRegexp('does not fit the transform Lambda'))).toHaveLength(1);
   });
 
   it("outputs the member stack's own mapping, the groups it subscribes", () => {

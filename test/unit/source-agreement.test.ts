@@ -77,7 +77,7 @@ describe('the archive label agrees with the document', () => {
       const formats = format ? { [envelope.logGroup]: format } : undefined;
       const docs = toDocuments(envelope, { vpcFlowFormats: formats });
       envelope.logEvents.forEach((event, i) => {
-        const label = archiveLine(envelope, event, formats).source;
+        const label = archiveLine(envelope, event, { vpcFlowFormats: formats }).source;
         const doc = docs[i]!;
         if (label === `aws.${doc.source}`) return;
         const failed = doc.source === 'cloudwatch_logs' && (doc.body.tags as string[] | undefined)?.includes(`${label.slice(4)}_parse_failure`);
@@ -88,6 +88,39 @@ describe('the archive label agrees with the document', () => {
     expect(disagreements).toEqual([]);
     // the truncated Bedrock record and the panther fragments with placeholder times
     expect(parseFailures).toBeGreaterThan(0);
+  });
+
+  it('labels a mapped group\'s events with the mapped source without parsing them, agreeing with the documents on every fixture', () => {
+    const disagreements: string[] = [];
+    let mapped = 0;
+    for (const { origin, envelope, format } of events) {
+      const formats = format ? { [envelope.logGroup]: format } : undefined;
+      const docs = toDocuments(envelope, { vpcFlowFormats: formats });
+      envelope.logEvents.forEach((event, i) => {
+        const source = docs[i]!.source;
+        if (source !== 'cloudtrail' && source !== 'guardduty') return;
+        const logGroupSources = { [envelope.logGroup]: source };
+        const [doc] = toDocuments({ ...envelope, logEvents: [event] }, { vpcFlowFormats: formats, logGroupSources });
+        const label = archiveLine(envelope, event, { vpcFlowFormats: formats, logGroupSources }).source;
+        mapped++;
+        if (label !== `aws.${doc!.source}`) disagreements.push(`${origin}#${i}: archived as ${label}, indexed as aws.${doc!.source}`);
+      });
+    }
+    expect(disagreements).toEqual([]);
+    expect(mapped).toBeGreaterThan(500);
+  });
+
+  it('in a mapped group, a line without the source\'s keys is labelled as sniffed; one with them is labelled with the group\'s source', () => {
+    const trail = { 'aws-cloudtrail-logs-1': 'cloudtrail' } as const;
+    const line = (message: string) => archiveLine({ ...envelopeOf(message), logGroup: 'aws-cloudtrail-logs-1' }, { id: '1', timestamp: 1, message }, { logGroupSources: trail }).source;
+    expect(line('2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 1 40 1700000000 1700000060 ACCEPT OK')).toBe('aws.vpcflow');
+    expect(line('{"level":"info","msg":"started"}')).toBe('aws.cloudwatch_logs');
+    // Truncated: the consumer makes a generic document of it, which a replay of the group's source finds.
+    expect(line('{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObj')).toBe('aws.cloudtrail');
+    const finding = (message: string) => archiveLine({ ...envelopeOf(message), logGroup: '/aws/events/guardduty' }, { id: '1', timestamp: 1, message }, { logGroupSources: { '/aws/events/guardduty': 'guardduty' } }).source;
+    expect(finding('{"schemaVersion":"2.0","type":"Recon:EC2/PortProbeUnprotectedPort","severity":2}')).toBe('aws.guardduty');
+    expect(finding('{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2024-01-01T00:00:00Z"}')).toBe('aws.cloudtrail');
+    expect(finding('{"level":"warn","msg":"slow"}')).toBe('aws.cloudwatch_logs');
   });
 
   it.each([
