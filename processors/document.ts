@@ -20,6 +20,11 @@ export interface IndexableDocument {
   /** The CloudWatch Logs event time (ms), used for end-to-end lag. */
   eventTimestamp: number;
   body: Record<string, unknown>;
+  /**
+   * The CloudTrail record or GuardDuty finding the document was parsed from, as the payload
+   * had it: what detections evaluate, without parsing the message a second time. Read only.
+   */
+  raw?: Record<string, unknown>;
 }
 
 export interface DocumentOptions {
@@ -283,7 +288,10 @@ export function toDocument(
   let time: Date;
   let body: EcsDocument;
   let idParts: string[] | undefined;
+  let raw: Record<string, unknown> | undefined;
   if (result && 'parsed' in result) {
+    if (bound.detected.source === 'cloudtrail') raw = bound.detected.record;
+    else if (bound.detected.source === 'guardduty') raw = bound.detected.finding;
     source = result.source;
     time = isUsableDate(result.parsed.timestamp) ? result.parsed.timestamp : fallbackTime;
     body = result.parsed.document;
@@ -315,7 +323,9 @@ export function toDocument(
     opts.onAccountMismatch?.();
   }
   const id = idParts ? hashId([source, ...idParts]) : documentId(envelope, event.id);
-  return { index: boundedIndex(opts, prefix, source, time, body, event.timestamp), id, source, eventTimestamp: event.timestamp, body };
+  const doc: IndexableDocument = { index: boundedIndex(opts, prefix, source, time, body, event.timestamp), id, source, eventTimestamp: event.timestamp, body };
+  if (raw) doc.raw = raw;
+  return doc;
 }
 
 /**

@@ -66,13 +66,19 @@ export function detectionInput(doc: BulkDocument, sources: LogGroupSources | und
   const envelope = origin.record.envelope;
   const mapping = logGroupSourceOf(sources, envelope.logGroup);
   if (mapping !== doc.source && mapping !== 'trusted') return undefined;
-  const detected = detectSource(origin.event.message);
-  const raw = detected.source === 'cloudtrail' ? detected.record : detected.source === 'guardduty' ? detected.finding : undefined;
-  if (!raw || detected.source !== doc.source) return undefined;
+  const raw = doc.raw ?? rawOf(doc.source, origin.event.message);
+  if (!raw) return undefined;
   const tags = doc.body.tags;
   // Set last, so an event cannot forge its own centralog facts.
   const centralog = { account_mismatch: Array.isArray(tags) && tags.includes('account_mismatch'), owner: envelope.owner, log_group: envelope.logGroup };
   return { event: { ...raw, centralog }, service: doc.source };
+}
+
+/** The record a document built without `raw` (an older path) was parsed from. */
+function rawOf(source: 'cloudtrail' | 'guardduty', message: string): Record<string, unknown> | undefined {
+  const detected = detectSource(message);
+  if (detected.source !== source) return undefined;
+  return detected.source === 'cloudtrail' ? detected.record : detected.finding;
 }
 
 /**

@@ -49,6 +49,22 @@ describe('what detections see', () => {
     expect(detectionInput(indexed('143434273843', '/ops/forwarder', trailStop, sources), sources)?.service).toBe('cloudtrail');
   });
 
+  it('evaluates the record the document was parsed from, not a second parse, and parses the message of a document built without it', () => {
+    const doc = indexed('143434273843', 'aws-cloudtrail-logs-143434273843', trailStop, sources);
+    expect(doc.raw).toMatchObject({ eventName: 'StopLogging' });
+    doc.raw!.eventName = 'SeenWithoutParsing';
+    expect(detectionInput(doc, sources)!.event.eventName).toBe('SeenWithoutParsing');
+    delete doc.raw;
+    expect(detectionInput(doc, sources)!.event.eventName).toBe('StopLogging');
+    const gd = indexed('123456789012', '/aws/events/guardduty', finding, sources);
+    delete gd.raw;
+    expect(detectionInput(gd, sources)!.event).not.toHaveProperty('detail-type');
+    // A generic document has no record, and its message is not the group's source: nothing to evaluate.
+    const text = indexed('143434273843', 'aws-cloudtrail-logs-143434273843', 'plain text', sources);
+    expect(text.raw).toBeUndefined();
+    expect(detectionInput(text, sources)).toBeUndefined();
+  });
+
   it('never evaluates an unmapped group, nor any group when no map is given (the payload alone would decide)', () => {
     expect(detectionInput(indexed('143434273843', '/app/forged', trailStop, sources), sources)).toBeUndefined();
     const unbound = indexed('143434273843', 'aws-cloudtrail-logs-143434273843', trailStop);
