@@ -143,13 +143,13 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('enters through the compiled consumer bundle, with the same node flags as before, and no tsx', () => {
+  it('enters through the compiled consumer bundle, with the heap bounds and main-thread GC for a half-vCPU task, and no tsx', () => {
     const entrypoints = dockerfile.filter((i) => i.keyword === 'ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
     const argv: string[] = JSON.parse(entrypoints[0]!.args);
     expect(argv[0]).toBe('node');
-    expect(argv.slice(1, 4)).toEqual(['--max-old-space-size=384', '--max-semi-space-size=16', '--openssl-legacy-provider']);
-    expect(argv.slice(4)).toEqual([OUTPUTS.cli, 'consume']);
+    expect(argv.slice(1, 5)).toEqual(['--max-old-space-size=384', '--max-semi-space-size=16', '--single-threaded-gc', '--openssl-legacy-provider']);
+    expect(argv.slice(5)).toEqual([OUTPUTS.cli, 'consume']);
     expect(dockerfile.filter((i) => /\btsx\b/.test(i.args)).map((i) => i.line)).toEqual([]);
   });
 
