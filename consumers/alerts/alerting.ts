@@ -32,6 +32,12 @@ export interface AlertingOptions {
   maxConcurrentPublishes?: number;
 }
 
+/** An alert a prepared document raises, kept with the document so a refused one raises nothing. */
+export interface RaisedAlert {
+  document: IndexableDocument;
+  alert: AlertDocument;
+}
+
 /** What this worker's detections did. `raised` counts alerts created (201): a replay adds nothing. */
 export interface AlertCounters {
   raised: Record<RuleLevel, number>;
@@ -112,21 +118,25 @@ export class Alerting {
   }
 
   /**
-   * Called with a delivered batch's documents once OpenSearch holds them (created or 409).
-   * Throws when the alerts cannot be written, so the batch is delivered again; publications
-   * run after it returns and never hold the batch.
+   * The alerts one document raises: matched while the batch is prepared, when the parsed
+   * record is at hand and before the document's body is released; written by afterIndexed.
    */
-  async afterIndexed(documents: readonly BulkDocument[], refused: readonly IndexableDocument[] = []): Promise<void> {
+  alertsFor(doc: BulkDocument): AlertDocument[] | undefined {
+    const input = detectionInput(doc, this.opts.logGroupSources);
+    if (!input) return undefined;
+    const matches = this.opts.rules.match(input.event, input.service);
+    if (matches.length === 0) return undefined;
+    return matches.map((match) => alertDocument(match, doc, { indexPrefix: this.opts.indexPrefix, workerId: this.opts.workerId }));
+  }
+
+  /**
+   * Called with a delivered batch's alerts once OpenSearch holds their documents (created or
+   * 409); those of refused documents are left out. Throws when the alerts cannot be written,
+   * so the batch is delivered again; publications run after it returns and never hold the batch.
+   */
+  async afterIndexed(raised: ReadonlyArray<RaisedAlert>, refused: readonly IndexableDocument[] = []): Promise<void> {
     const skip = refused.length > 0 ? new Set(refused) : undefined;
-    const alerts: AlertDocument[] = [];
-    for (const doc of documents) {
-      if (skip?.has(doc)) continue;
-      const input = detectionInput(doc, this.opts.logGroupSources);
-      if (!input) continue;
-      for (const match of this.opts.rules.match(input.event, input.service)) {
-        alerts.push(alertDocument(match, doc, { indexPrefix: this.opts.indexPrefix, workerId: this.opts.workerId }));
-      }
-    }
+    const alerts = skip ? raised.filter((r) => !skip.has(r.document)).map((r) => r.alert) : raised.map((r) => r.alert);
     if (alerts.length === 0) return;
     const outcome = await this.opts.store.create(alerts);
     for (const { alert, reason } of outcome.rejected) {

@@ -11,7 +11,7 @@ import { AlertPublisher, createSnsClient } from './sns-publisher.ts';
 
 export { ALERT_SEVERITY, alertDocument, alertId, alertIndex, type AlertBody, type AlertDocument } from './alert-document.ts';
 export { AlertStore, AlertStoreUnavailableError, type VersionedAlert } from './alert-store.ts';
-export { Alerting, detectionInput, emptyAlertCounters, sumAlertCounters, type AlertCounters, type AlertingOptions } from './alerting.ts';
+export { Alerting, detectionInput, emptyAlertCounters, sumAlertCounters, type AlertCounters, type AlertingOptions, type RaisedAlert } from './alerting.ts';
 export { AlertMetrics } from './alert-metrics.ts';
 export { loadRules, readRuleFolder, RuleFolderError } from './rule-files.ts';
 export { AlertPublisher, AlertPublishError, alertMessage, createSnsClient, publishInput, type AlertMessage } from './sns-publisher.ts';

@@ -2,7 +2,8 @@ import type { _Record } from '@aws-sdk/client-kinesis';
 import { deaggregate, decodeCwlRecord, toDocuments, type DocumentOptions } from '../../processors/index.ts';
 import { MAX_EVENT_BYTES } from '../consumer-options.ts';
 import { oversizedEvent, undecodableRecord, type DeadLetter, type RecordPosition } from '../sinks/dead-letter.ts';
-import { bulkLines, type BulkDocument } from '../sinks/opensearch-bulk.ts';
+import type { AlertDocument, RaisedAlert } from '../alerts/index.ts';
+import { bulkLines, releaseBody, type BulkDocument } from '../sinks/opensearch-bulk.ts';
 
 /** A decoded slice of a GetRecords response: documents to index, records that could not be read, records dropped on purpose. */
 export interface PreparedBatch {
@@ -18,6 +19,8 @@ export interface PreparedBatch {
   lastSequenceNumber: string;
   /** Bytes of bulk NDJSON the documents make. */
   bytes: number;
+  /** Alerts the documents raise, written once the documents are indexed. */
+  alerts: RaisedAlert[];
 }
 
 export interface BatchOptions extends DocumentOptions {
@@ -28,6 +31,8 @@ export interface BatchOptions extends DocumentOptions {
   /** Stop after the record that brings the NDJSON past this. */
   maxBytes?: number;
   maxEventBytes?: number;
+  /** Detections: the alerts a document raises, asked before its body is released. */
+  detect?: (doc: BulkDocument) => AlertDocument[] | undefined;
 }
 
 /**
@@ -42,7 +47,8 @@ export function prepareBatch(records: _Record[], options: BatchOptions): Prepare
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   // ECS event.ingested on every document: lag per account and log group is then an aggregation away.
   const ingested = new Date().toISOString();
-  const batch: PreparedBatch = { documents: [], deadLetters: [], controlDropped: 0, reingestedSkipped: 0, records: 0, lastSequenceNumber: '', bytes: 0 };
+  const batch: PreparedBatch = { documents: [], deadLetters: [], controlDropped: 0, reingestedSkipped: 0, records: 0, lastSequenceNumber: '', bytes: 0, alerts: [] };
+  const detect = options.detect;
   for (let r = from; r < records.length && batch.bytes < maxBytes; r++) {
     const record = records[r]!;
     batch.records++;
@@ -91,6 +97,9 @@ export function prepareBatch(records: _Record[], options: BatchOptions): Prepare
         doc.ndjson = bulkLines(doc);
         doc.bytes = doc.ndjson.length;
         doc.origin = { record: origin, event };
+        const raised = detect?.(doc);
+        if (raised) for (const alert of raised) batch.alerts.push({ document: doc, alert });
+        releaseBody(doc);
         batch.bytes += doc.bytes;
         batch.documents.push(doc);
       });

@@ -42,7 +42,7 @@ export class BatchDelivery {
     // Before any dead letter: a flood is held like a systemic refusal, not written to S3.
     const flood = this.breaker?.observe(shardId, batch.documents.length, result.rejected);
     if (flood) throw new SystemicRefusalError([flood]);
-    await this.alerting?.afterIndexed(batch.documents, result.rejected.map((r) => r.document));
+    await this.alerting?.afterIndexed(batch.alerts, result.rejected.map((r) => r.document));
     const letters = [...batch.deadLetters, ...result.rejected.map((r) => refusedDocument(this.streamName, shardId, r))];
     signal.throwIfAborted();
     await this.deadLetters.write(letters);

@@ -9,7 +9,7 @@ import { PollingRetrieval, type Retrieval } from '../retrieval/polling.ts';
 import type { RecordReader, ShardReaderOptions, StartPosition } from '../retrieval/shard-reader.ts';
 import { SystemicRefusalError } from '../sinks/refusals.ts';
 import type { Accounting, DeliveryOutcome } from './accounting.ts';
-import { prepareBatch, type PreparedBatch } from './batch.ts';
+import { prepareBatch, type BatchOptions, type PreparedBatch } from './batch.ts';
 import type { BatchDelivery } from './delivery.ts';
 import type { InFlightLimit } from './in-flight-limit.ts';
 
@@ -30,6 +30,8 @@ export interface ShardProcessorContext {
   indexPrefix: string;
   vpcFlowFormats?: VpcFlowFormats;
   documents?: DocumentOptions;
+  /** Detections, run as each slice is prepared. */
+  detect?: BatchOptions['detect'];
   reader?: ShardReaderOptions;
   /** Polling within `reader`'s budget unless given (fan-out). */
   retrieval?: Retrieval;
@@ -168,6 +170,7 @@ export class ShardProcessor {
           from,
           maxBytes: this.ctx.batchBytes,
           maxEventBytes: this.ctx.maxEventBytes,
+          detect: this.ctx.detect,
         });
         from += prepared.records;
         if (!(await this.commit(prepared))) return 'stopped';

@@ -125,6 +125,7 @@ export class Worker {
       indexPrefix: opts.indexPrefix,
       vpcFlowFormats: opts.vpcFlowFormats,
       documents: opts.documents,
+      detect: opts.alerting && ((doc) => opts.alerting!.alertsFor(doc)),
       reader: opts.reader,
       retrieval: opts.retrieval,
       batchBytes: opts.batchBytes ?? 5 * 1024 * 1024,

@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { utcHourPath } from '../../processors/index.ts';
-import type { RejectedDocument } from './opensearch-bulk.ts';
+import { documentBody, type RejectedDocument } from './opensearch-bulk.ts';
 
 /** Why and where a record or document left the pipeline without being indexed. */
 export interface DeadLetter {
@@ -72,7 +72,7 @@ export function refusedDocument(streamName: string, shardId: string, refused: Re
     arrivedAt: origin?.record.arrivedAt,
     envelope: origin?.record.envelope,
     event: event && { id: event.id, timestamp: event.timestamp, message: event.message },
-    document: { index: document.index, id: document.id, body: document.body },
+    document: { index: document.index, id: document.id, body: documentBody(document) },
     status,
     at: new Date().toISOString(),
   };
@@ -110,7 +110,7 @@ export function refusedObjectDocument(at: ObjectPosition, refused: RejectedDocum
     stage: 'index',
     ...objectRecord(at),
     object: { bucket: at.bucket, key: at.key, line },
-    document: { index: document.index, id: document.id, body: document.body },
+    document: { index: document.index, id: document.id, body: documentBody(document) },
     status,
     at: new Date().toISOString(),
   };

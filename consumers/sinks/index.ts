@@ -12,5 +12,5 @@ export {
 } from './dead-letter.ts';
 export { PutRecordsFailedError, putRecordsWithRetry } from './kinesis-put.ts';
 export { kinesisReingest } from './kinesis-reingest.ts';
-export { BulkSink, BulkUnavailableError, bulkLines, type BulkDocument, type BulkOutcome, type BulkSinkOptions, type RejectedDocument } from './opensearch-bulk.ts';
+export { BulkSink, BulkUnavailableError, bulkLines, documentBody, type BulkDocument, type BulkOutcome, type BulkSinkOptions, type RejectedDocument } from './opensearch-bulk.ts';
 export { SystemicRefusalError } from './refusals.ts';

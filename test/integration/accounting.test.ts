@@ -7,7 +7,7 @@ import { ConsumerMetrics, LatencySample } from '../../consumers/metrics.ts';
 import { Accounting } from '../../consumers/scheduler/accounting.ts';
 import { prepareBatch } from '../../consumers/scheduler/batch.ts';
 import { BatchDelivery } from '../../consumers/scheduler/delivery.ts';
-import { BulkSink, DeadLetterSink } from '../../consumers/sinks/index.ts';
+import { BulkSink, DeadLetterSink, documentBody } from '../../consumers/sinks/index.ts';
 import { encodeCwlRecord, type CwlEnvelope } from '../../processors/index.ts';
 import { createBucket, startTestStack, uniqueName } from '../helpers.ts';
 
@@ -91,7 +91,7 @@ describe('accounting: every record and every event ends in exactly one counted p
     expect(outcome.deadLetters.map((l) => l.stage).sort()).toEqual(['decode', 'index', 'size']);
     // Every document carries the time the consumer made it (ECS event.ingested), after the event's own time.
     for (const d of batch.documents) {
-      const ingested = Date.parse((d.body.event as { ingested: string }).ingested);
+      const ingested = Date.parse((documentBody(d).event as { ingested: string }).ingested);
       expect(Math.abs(ingested - Date.now())).toBeLessThan(60_000);
     }
     // The four events of the data record: created + duplicate + refused + oversized.

@@ -186,6 +186,8 @@ describe('consumer worker on the real local stack', () => {
     expect(conflict.event?.message).toBe('text that is not a number');
     expect(conflict.envelope).toEqual({ owner: '210987654321', logGroup: '/app/plain', logStream: 's1' });
     expect(conflict.document?.id).toBe(documentId({ owner: '210987654321', logGroup: '/app/plain', logStream: 's1' }, '1'.repeat(56)));
+    // The body OpenSearch refused, as it was sent (the worker let it go once serialised).
+    expect(conflict.document?.body).toMatchObject({ message: 'text that is not a number', aws: { cloudwatch: { log_group: '/app/plain' } } });
     const corrupt = letters.find((l) => l.reason.startsWith('decode compression'))!;
     expect(Buffer.from(corrupt.rawData!, 'base64').toString()).toBe('definitely not gzip');
     // Handling the same records again (a lease taken over before its checkpoint) rewrites, never adds.

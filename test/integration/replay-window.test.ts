@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOpenSearchClient, DocumentRulesSchema, prepareBatch, ConsumerOptionsSchema } from '../../consumers/index.ts';
-import { BulkSink } from '../../consumers/sinks/index.ts';
+import { BulkSink, documentBody } from '../../consumers/sinks/index.ts';
 import { RecordIndexer } from '../../cli/ops/replay.ts';
 import { encodeCwlRecord, type CwlEnvelope } from '../../processors/index.ts';
 import { inject } from 'vitest';
@@ -56,6 +56,6 @@ describe('replay names the index the live pipeline chose', () => {
       indexPrefix: prefix,
       logGroupSources: options.logGroupSources,
     });
-    expect(batch.documents.map((d) => [d.source, d.body.tags])).toEqual([['cloudwatch_logs', ['looks_like_cloudtrail']]]);
+    expect(batch.documents.map((d) => [d.source, documentBody(d).tags])).toEqual([['cloudwatch_logs', ['looks_like_cloudtrail']]]);
   });
 });

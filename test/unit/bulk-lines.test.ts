@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bulkLines } from '../../consumers/sinks/opensearch-bulk.ts';
+import { bulkLines, documentBody, releaseBody, type BulkDocument } from '../../consumers/sinks/opensearch-bulk.ts';
 import type { IndexableDocument } from '../../processors/index.ts';
 
 function doc(n: number, message: string): IndexableDocument {
@@ -25,5 +25,19 @@ describe('bulkLines', () => {
     docs.forEach((d, i) => {
       expect(lines[i]!.toString('utf8')).toBe(`${JSON.stringify({ create: { _index: d.index, _id: d.id } })}\n${JSON.stringify(d.body)}\n`);
     });
+  });
+
+  it('lets a serialised body go, and gives back what was sent when a dead letter asks for it', () => {
+    const d: BulkDocument = { ...doc(3, 'héllo\nworld'), raw: { eventName: 'x' } };
+    const sent = { ...d.body };
+    releaseBody(d);
+    // Not serialised yet: nothing to give it back from, so it stays.
+    expect(d.body).toEqual(sent);
+    d.ndjson = bulkLines(d);
+    releaseBody(d);
+    expect(d.body).toEqual({});
+    expect(d.raw).toBeUndefined();
+    expect(documentBody(d)).toEqual(sent);
+    expect(documentBody(doc(4, 'kept'))).toEqual({ n: 4, message: 'kept' });
   });
 });
