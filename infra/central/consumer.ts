@@ -44,6 +44,26 @@ export function statusHealthCheck(port: number): ecs.HealthCheck {
   };
 }
 
+/**
+ * What both workers (`consume` and `ingest-s3`) are told alike: where dead letters go, how to
+ * reach OpenSearch and name its indices, where /metrics listens, and the trusted aggregators.
+ */
+export function workerEnvironment(config: DeployConfig, deadLetters: s3.IBucket, statusPort: number): Record<string, string> {
+  return {
+    CENTRALOG_DEAD_LETTER_BUCKET: deadLetters.bucketName,
+    CENTRALOG_DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIX,
+    CENTRALOG_OPENSEARCH_AUTH: 'sigv4',
+    CENTRALOG_INDEX_PREFIX: config.opensearch.indexPrefix,
+    // The deployment's bootstrap puts the templates; the task role may not.
+    CENTRALOG_INSTALL_TEMPLATES: 'false',
+    // The metrics agent scrapes /metrics over the task's own loopback.
+    CENTRALOG_STATUS_HOST: '127.0.0.1',
+    CENTRALOG_STATUS_PORT: String(statusPort),
+    CENTRALOG_LOG_LEVEL: config.consumer.logLevel,
+    CENTRALOG_AGGREGATOR_ACCOUNTS: JSON.stringify(config.members.aggregatorAccounts),
+  };
+}
+
 /** `centralog consume` on Fargate, its lease table, and scaling on the stream's iterator age. */
 export class ConsumerFleet extends Construct {
   readonly table: dynamodb.Table;
@@ -93,20 +113,10 @@ export class ConsumerFleet extends Construct {
         CENTRALOG_REGION: Stack.of(this).region,
         CENTRALOG_STREAM_NAME: props.stream.streamName,
         CENTRALOG_LEASE_TABLE: this.table.tableName,
-        CENTRALOG_DEAD_LETTER_BUCKET: props.deadLetters.bucketName,
-        CENTRALOG_DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIX,
-        CENTRALOG_OPENSEARCH_AUTH: 'sigv4',
-        CENTRALOG_INDEX_PREFIX: config.opensearch.indexPrefix,
-        // The deployment's bootstrap puts the templates; the task role may not.
-        CENTRALOG_INSTALL_TEMPLATES: 'false',
-        // The metrics agent scrapes /metrics over the task's own loopback.
-        CENTRALOG_STATUS_HOST: '127.0.0.1',
-        CENTRALOG_STATUS_PORT: '9464',
-        CENTRALOG_LOG_LEVEL: config.consumer.logLevel,
+        ...workerEnvironment(config, props.deadLetters, 9464),
         ...(props.vpcFlowFormats ? { CENTRALOG_VPC_FLOW_FORMATS: props.vpcFlowFormats } : {}),
         ...(props.streamConsumerArn ? { CENTRALOG_RETRIEVAL: 'fanout', CENTRALOG_STREAM_CONSUMER_ARN: props.streamConsumerArn } : {}),
         CENTRALOG_LOG_GROUP_SOURCES: JSON.stringify(memberLogGroupSources(config)),
-        CENTRALOG_AGGREGATOR_ACCOUNTS: JSON.stringify(config.members.aggregatorAccounts),
       },
       healthCheck: statusHealthCheck(9464),
       readonlyRootFilesystem: true,

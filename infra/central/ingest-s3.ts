@@ -8,7 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { type DeployConfig, names } from '../config.ts';
 import { acknowledge, acknowledgeWildcards } from '../nag.ts';
-import { DEAD_LETTER_PREFIX, statusHealthCheck } from './consumer.ts';
+import { DEAD_LETTER_PREFIX, statusHealthCheck, workerEnvironment } from './consumer.ts';
 import { REPO_ROOT } from './functions.ts';
 import type { PipelineLogs } from './log-groups.ts';
 import type { CentralNetwork } from './network.ts';
@@ -75,15 +75,7 @@ export class S3IngestWorkers extends Construct {
             CENTRALOG_QUEUE_URLS: queueUrl,
             CENTRALOG_ROLE_ARN: readRoleArn,
             CENTRALOG_EXTERNAL_ID: source.externalId,
-            CENTRALOG_DEAD_LETTER_BUCKET: props.deadLetters.bucketName,
-            CENTRALOG_DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIX,
-            CENTRALOG_OPENSEARCH_AUTH: 'sigv4',
-            CENTRALOG_INDEX_PREFIX: config.opensearch.indexPrefix,
-            CENTRALOG_INSTALL_TEMPLATES: 'false',
-            CENTRALOG_STATUS_HOST: '127.0.0.1',
-            CENTRALOG_STATUS_PORT: '9465',
-            CENTRALOG_LOG_LEVEL: config.consumer.logLevel,
-            CENTRALOG_AGGREGATOR_ACCOUNTS: JSON.stringify(config.members.aggregatorAccounts),
+            ...workerEnvironment(config, props.deadLetters, 9465),
           },
           healthCheck: statusHealthCheck(9465),
           readonlyRootFilesystem: true,
