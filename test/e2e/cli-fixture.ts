@@ -59,6 +59,8 @@ export interface PipelineFixture {
   archiveBucket: string;
   deadLetterBucket: string;
   simulator: CloudWatchLogsSimulator;
+  /** The events the fixture's consumer indexed (owner|logGroup|logStream|id); tests may produce more that no one indexes. */
+  indexedKeys: ReadonlySet<string>;
   /** The CENTRALOG_* variables `npm start -- --keep` prints, for this run. */
   env: Record<string, string>;
   /** A consumer worker on the fixture's stream and lease table. */
@@ -135,6 +137,7 @@ export async function startPipeline(options: { events: number; accounts?: number
     archiveBucket,
     deadLetterBucket,
     simulator,
+    indexedKeys: new Set(simulator.producedKeys),
     env,
     worker,
     stop: async () => {

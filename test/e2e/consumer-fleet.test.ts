@@ -133,11 +133,13 @@ describe('consumer fleet: 3 worker processes, 8 shards, steady traffic', () => {
     // The survivors share all 8 shards.
     const after = leasesByOwner(await s.table.list());
     expect([...after.keys()].sort()).toEqual(s.fleet.workers.filter((w) => w !== victim).map((w) => w.id).sort());
-    // Taken because they expired, not released: the victim had no chance to say goodbye.
+    // Taken from it, not released: the victim had no chance to say goodbye. Mostly as expired; a survivor
+    // below its share may also steal one before it expires, as balancing does with any owner.
     const takenOver = s.fleet.logs().filter((l) => l.message === 'lease acquired' && l.from === victim.id && Date.parse(l.time) >= killedAt);
     // Every lease it held is among them; a take the victim sent just before its death may land after the table was read, and is taken over too.
     expect(takenOver.map((l) => l.shardId)).toEqual(expect.arrayContaining(orphaned));
-    expect(takenOver.every((l) => l.how === 'expired')).toBe(true);
+    expect(takenOver.filter((l) => l.how !== 'expired' && l.how !== 'stolen')).toEqual([]);
+    expect(takenOver.some((l) => l.how === 'expired')).toBe(true);
   }, 180_000);
 
   it('splits a shard and merges two others under traffic: every event present, no child read before its parents finished', async () => {
