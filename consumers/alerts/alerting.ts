@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { detectSource, logGroupSourceOf, type IndexableDocument, type LogGroupSources } from '../../processors/index.ts';
+import { logGroupSourceOf, type IndexableDocument, type LogGroupSources } from '../../processors/index.ts';
 import { RULE_LEVELS, type DetectionService, type RuleLevel, type RuleSet } from '../../processors/detections/index.ts';
 import type { AlertMetrics } from './alert-metrics.ts';
 import type { LogFunction } from '../scheduler/shard-processor.ts';
@@ -72,7 +72,8 @@ export function detectionInput(doc: BulkDocument, sources: LogGroupSources | und
   const envelope = origin.record.envelope;
   const mapping = logGroupSourceOf(sources, envelope.logGroup);
   if (mapping !== doc.source && mapping !== 'trusted') return undefined;
-  const raw = doc.raw ?? rawOf(doc.source, origin.event.message);
+  // The record toDocument parsed the event from: a document without one was not parsed as its source.
+  const raw = doc.raw;
   if (!raw) return undefined;
   const tags = doc.body.tags;
   // Set last, so an event cannot forge its own centralog facts.
@@ -80,17 +81,11 @@ export function detectionInput(doc: BulkDocument, sources: LogGroupSources | und
   return { event: { ...raw, centralog }, service: doc.source };
 }
 
-/** The record a document built without `raw` (an older path) was parsed from. */
-function rawOf(source: 'cloudtrail' | 'guardduty', message: string): Record<string, unknown> | undefined {
-  const detected = detectSource(message);
-  if (detected.source !== source) return undefined;
-  return detected.source === 'cloudtrail' ? detected.record : detected.finding;
-}
-
 /**
- * Detections in the consumer: after a batch is indexed, each of its CloudTrail events and
+ * Detections in the consumer: as a slice is prepared, each of its CloudTrail events and
  * GuardDuty findings from mapped or trusted log groups is matched against the rules, and each
- * match becomes an alert document created with op_type create under id hash(rule, document).
+ * match becomes an alert document; once the slice is indexed, those of the documents OpenSearch
+ * did not refuse are created with op_type create under id hash(rule, document).
  * Only the call that created an alert (201) publishes it, so replays and retried batches
  * (409) never notify twice. A publication SNS keeps failing leaves the alert unpublished; the
  * periodic sweep claims such alerts (a conditional update on their version) and publishes them.
