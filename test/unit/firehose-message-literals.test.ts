@@ -35,12 +35,12 @@ function expectedNdjson(text: string): string {
 }
 
 /** The transform's archive output for one record holding `text`, decoded from the response. */
-function transformed(text: string): string {
+function transformed(text: string | Buffer): string {
   const event: FirehoseTransformationEvent = {
     invocationId: 'literals',
     deliveryStreamArn: 'arn:aws:firehose:eu-west-1:111111111111:deliverystream/archive',
     region: 'eu-west-1',
-    records: [{ recordId: '1', approximateArrivalTimestamp: 0, data: gzipSync(Buffer.from(text, 'utf8')).toString('base64') }],
+    records: [{ recordId: '1', approximateArrivalTimestamp: 0, data: gzipSync(typeof text === 'string' ? Buffer.from(text, 'utf8') : text).toString('base64') }],
   };
   const [entry] = planFirehoseTransform(event).response.records;
   expect(entry?.result).toBe('Ok');
@@ -172,6 +172,18 @@ describe('archive lines copy each message from the envelope text', () => {
     expect(messageLiterals(text, envelope.logEvents)).toEqual([undefined, undefined, undefined, '"é😀 "']);
     const plain = text.replace(String.raw`\u2028`, '\u2028');
     expect(messageLiterals(plain, (JSON.parse(plain) as CwlEnvelope).logEvents)?.[2]).toBe(String.raw`"q\"b\\n\n\t\r\b\f` + '\u2028"');
+  });
+
+  it('archive what JSON.parse read when the bytes are not valid UTF-8: each bad sequence as U+FFFD, never the bytes themselves', () => {
+    const text = '{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":1,"message":"ok"},{"id":"2","timestamp":2,"message":"aXXb"}]}';
+    // A lone continuation byte and a truncated two-byte sequence, where XX stood.
+    const bytes = Buffer.from(text, 'utf8');
+    const at = bytes.indexOf('XX');
+    bytes[at] = 0x80;
+    bytes[at + 1] = 0xc3;
+    const archived = transformed(bytes);
+    expect(archived).toBe(expectedNdjson(bytes.toString('utf8')));
+    expect(JSON.parse(archived.split('\n')[1]!).message).toBe('a\ufffd\ufffdb');
   });
 
   it('give up on layouts JSON.parse reads differently from a simple walk: duplicate and escaped keys', () => {
