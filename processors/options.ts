@@ -32,7 +32,6 @@ export const VpcFlowFormatsSchema = z.record(
   }),
 );
 
-
 /**
  * The Firehose processor buffer (MB of input per transform invocation) that centralog's
  * infrastructure and local Firehose use. CloudWatch Logs records are gzip at about 10:1, and

@@ -127,11 +127,13 @@ function detectVpcFlowLine(line: string, vpcFlowFormat: string[] | undefined): D
  */
 export function archiveSource(message: string, vpcFlowFormat: string[] | undefined, mapping: LogGroupSource | undefined): SourceType {
   if (mapping === 'cloudtrail' || mapping === 'guardduty') {
-    const c = message.charCodeAt(0) === 123 ? 123 : message.trimStart().charCodeAt(0);
-    if (c === 123 && (mapping === 'cloudtrail' ? looksLikeCloudTrail(message) : looksLikeGuardDuty(message))) return mapping;
+    if (startsWithBrace(message) && (mapping === 'cloudtrail' ? looksLikeCloudTrail(message) : looksLikeGuardDuty(message))) return mapping;
   }
   return sniffSource(message, vpcFlowFormat);
 }
+
+/** `{` after any leading whitespace: the only messages detection parses as JSON. */
+const startsWithBrace = (message: string): boolean => message.charCodeAt(0) === 123 || message.trimStart().charCodeAt(0) === 123;
 
 const looksLikeCloudTrail = (message: string) => message.includes('"eventVersion"') && (message.includes('"eventSource"') || message.includes('"insightDetails"'));
 const looksLikeGuardDuty = (message: string) =>
@@ -145,9 +147,8 @@ const looksLikeGuardDuty = (message: string) =>
  * Kinesis/S3 events and CloudTrail files; most application logs hold none and stay cheap.
  */
 export function sniffSource(message: string, vpcFlowFormat?: string[]): SourceType {
-  const c = message.charCodeAt(0) === 123 ? 123 : message.trimStart().charCodeAt(0);
   const candidate =
-    c !== 123 /* { */ ||
+    !startsWithBrace(message) ||
     looksLikeCloudTrail(message) ||
     looksLikeGuardDuty(message) ||
     message.includes('\\u') || // an escape could spell any of them
